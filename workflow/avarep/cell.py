@@ -1,0 +1,172 @@
+"""One cell = one (protocol, model, learning rate): train every seed, score BM, write the record.
+
+The cell record (JSON) is the contract between training and aggregation::
+
+    {
+      "format": 1,
+      "dataset": "orbit-100x64", "protocol": "author", "model": "AVA1", "lr": 0.5,
+      "seeds": [0, 1, 2, 3, 4],
+      "runs": [{"seed": 0, "bm": 0.2311, "status": "ok", "seconds": 0.08, "log": {...}}, ...],
+      "bm_mean": 0.2312, "bm_sd": 0.0004,   # over the seeds whose status is "ok"; sd is n-1
+      "n_ok": 5,
+      "options": {...}, "settings_hash": "<sha256>", "settings": {...},
+      "wall_seconds": 0.41, "threads": 1, "device": "cpu",
+      "versions": {"python": "...", "numpy": "...", "avarep": "..."},
+      "record_sha256": "<sha256 of this JSON without this key>"
+    }
+
+``status`` is ``ok`` or ``diverged`` (non-finite numbers: bm is then null). ``record_sha256``
+lets aggregation reject a truncated or hand-edited record instead of silently using it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, atomic
+from .metric import bm_per_generation
+from .protocols import Diverged, load
+from .seeding import rng_for
+from .sweep import GENERATIONS_PER_IMAGE, settings_hash
+
+FORMAT = 1
+
+
+class CorruptRecord(ValueError):
+    """A cell record that is unreadable, incomplete or altered after it was written."""
+
+
+def _checksum(record: dict) -> str:
+    body = {k: v for k, v in record.items() if k != "record_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=False):
+    """Train and score one seed. Returns (run dict, generated images or None)."""
+    rng = rng_for(model, lr, seed)
+    started = time.perf_counter()
+    try:
+        trained = protocol_module.train(images, model, lr, rng, options)
+        generated = trained.generate(images, GENERATIONS_PER_IMAGE, rng)
+        if not np.all(np.isfinite(generated)):
+            raise Diverged("generated images contain non-finite values")
+        bm = float(bm_per_generation(generated, images).mean())
+        status, log = "ok", trained.log
+    except Diverged as exc:
+        bm, status, log, generated = None, "diverged", {"reason": str(exc)}, None
+    run = {
+        "seed": int(seed),
+        "bm": bm,
+        "status": status,
+        "seconds": round(time.perf_counter() - started, 6),
+        "log": log,
+    }
+    return run, (generated if keep_samples else None)
+
+
+def summarise(runs: list[dict]) -> tuple[float | None, float | None, int]:
+    values = [r["bm"] for r in runs if r["status"] == "ok"]
+    mean = statistics.fmean(values) if values else None
+    sd = statistics.stdev(values) if len(values) > 1 else None
+    return mean, sd, len(values)
+
+
+def versions(protocol: str) -> dict:
+    found = {"python": platform.python_version(), "numpy": np.__version__, "avarep": __version__}
+    if protocol == "paper":
+        import torch
+
+        found["torch"] = torch.__version__
+    return found
+
+
+def run_cell(
+    images,
+    *,
+    dataset: str,
+    protocol: str,
+    model: str,
+    lr: float,
+    seeds: list[int],
+    options: dict,
+    data_sha256: str,
+    threads: int = 1,
+    device: str = "cpu",
+    progress=None,
+):
+    """Train every seed of one cell. Returns (record, generated images of the first ok seed)."""
+    module = load(protocol)
+    options = module.check_options(dict(options))
+    settings = {
+        "dataset": dataset,
+        "data_sha256": data_sha256,
+        "protocol": protocol,
+        "model": model,
+        "lr": float(lr),
+        "seeds": [int(s) for s in seeds],
+        "options": options,
+        "generations_per_image": GENERATIONS_PER_IMAGE,
+        "code": __version__,
+    }
+    started = time.perf_counter()
+    runs, sample = [], None
+    for seed in seeds:
+        run, generated = run_seed(images, module, model, lr, seed, options, sample is None)
+        runs.append(run)
+        if sample is None and generated is not None:
+            sample = generated
+        if progress is not None:
+            progress(run, len(runs), len(seeds))
+    mean, sd, n_ok = summarise(runs)
+    record = {
+        "format": FORMAT,
+        "dataset": dataset,
+        "protocol": protocol,
+        "model": model,
+        "lr": float(lr),
+        "seeds": [int(s) for s in seeds],
+        "runs": runs,
+        "bm_mean": mean,
+        "bm_sd": sd,
+        "n_ok": n_ok,
+        "options": options,
+        "settings_hash": settings_hash(settings),
+        "settings": settings,
+        "wall_seconds": round(time.perf_counter() - started, 6),
+        "threads": int(threads),
+        "device": device,
+        "versions": versions(protocol),
+    }
+    record["record_sha256"] = _checksum(record)
+    return record, sample
+
+
+def write_record(path: str | os.PathLike, record: dict) -> None:
+    atomic.write_json(path, record)
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """Read and verify a cell record; raise :class:`CorruptRecord` naming the file if bad."""
+    path = Path(path)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptRecord(f"{path}: unreadable cell record ({exc})") from exc
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise CorruptRecord(f"{path}: not a cell record of format {FORMAT}")
+    if record.get("record_sha256") != _checksum(record):
+        raise CorruptRecord(f"{path}: checksum mismatch (file was truncated or edited)")
+    for run in record["runs"]:
+        if run["status"] == "ok" and not (isinstance(run["bm"], float) and math.isfinite(run["bm"])):
+            raise CorruptRecord(f"{path}: seed {run['seed']} is ok but has no finite bm")
+    return record

@@ -1,0 +1,35 @@
+"""The paper's balance metric BM, exactly as the published numbers were computed (spec section 3).
+
+For a generated image x' and its test image x (both P pixels x 3 channels in [0, 1]):
+    d_j   = || x'[j] - x[j] ||_2          (Euclidean over r, g, b; NOT divided by sqrt(3))
+    BM_ik = (1/P) sum_j | d_j (1 - d_j) | (the abs matters: d can exceed 1)
+and BM is the mean of BM_ik over all test images i and generations k.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def bm_per_generation(generated: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """BM_ik for generated images of shape (N, K, P, 3) against test images (N, P, 3).
+
+    Returns an (N, K) array. Generated images may also be (N, P, 3) (one per test image),
+    in which case the result is (N,).
+    """
+    generated = np.asarray(generated, dtype=np.float64)
+    images = np.asarray(images, dtype=np.float64)
+    if generated.ndim == images.ndim + 1:
+        images = images[:, None]
+    if generated.shape[-2:] != images.shape[-2:] or generated.shape[0] != images.shape[0]:
+        raise ValueError(
+            f"generated images {generated.shape} do not match test images {images.shape}"
+        )
+    diff = generated - images
+    distance = np.sqrt(np.einsum("...c,...c->...", diff, diff))
+    return np.abs(distance * (1.0 - distance)).mean(axis=-1)
+
+
+def balance_metric(generated: np.ndarray, images: np.ndarray) -> float:
+    """BM of one cell-seed: the mean of :func:`bm_per_generation`."""
+    return float(bm_per_generation(generated, images).mean())
