@@ -1,0 +1,350 @@
+"""Protocol ``author``: the seven models exactly as the author's Java code computed them.
+
+Spec section 5. Every quirk below is deliberate, because these quirks produced the
+published numbers:
+
+* per-colour-channel networks: each weight and bias is a 3-vector and all arithmetic is
+  element-wise per channel, so a network is three scalar networks sharing the draws r;
+* every non-input neuron uses the shifted logistic f(u) = 1 / (1 + exp(0.5 (0.5 - u)));
+* every weight and bias starts at zero;
+* backpropagation updates a layer and then uses the *already updated* weights to compute
+  the error of the layer below; networks trained without a target (encoder, both
+  discriminators) are updated twice in a row with the same error;
+* the "adversarial" term of an output neuron with value v is A(v) = a'(v) / (1 - v), built
+  from the neuron's own value, never from a discriminator -- so the discriminators are
+  trained and logged but cannot change the generated images;
+* generation does not encode the test image: z comes from the encoder's stored state.
+
+``author_build`` picks the a' convention (spec 5.3/5.6): ``2023-12`` (the build behind the
+paper) takes the neuron's output value, a'(v) = 0.5 v (1 - v); ``2024-06`` (the later public
+build) feeds that output value to a derivative that expects a net input,
+a'(v) = 0.5 f(v) (1 - f(v)).
+
+Speed: with zero initialisation every hidden unit of a layer stays identical for ever, so a
+hidden layer of h units is computed as one unit counted h times (``collapse_hidden``). The
+tests prove it equal, to rounding, to the full computation on the real layer sizes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..layers import hidden_sizes
+from ..sweep import LATENT_DIM, MODELS
+from . import Diverged
+
+#: The smallest variance the Java code lets through (Float.MIN_VALUE), spec 5.3.
+MIN_VARIANCE = 1.4e-45
+
+BUILDS = ("2023-12", "2024-06")
+DEFAULT_OPTIONS = {
+    "author_build": "2023-12",
+    "dtype": "float64",
+    "collapse_hidden": True,
+}
+
+
+@dataclass(frozen=True)
+class Flags:
+    """Which adversarial parts a model has (spec 5.3's table)."""
+
+    decoder_adversarial: bool = False  # decoder term A(x') and discriminator d
+    lean_decode: bool = False
+    encoder_adversarial: bool = False  # encoder term A(mu) and discriminator D
+    lean_encode: bool = False
+    gan: bool = False  # noise-to-image generator, no encoder
+
+
+MODEL_FLAGS = {
+    "AVA1": Flags(decoder_adversarial=True),
+    "AVA2": Flags(decoder_adversarial=True, lean_decode=True),
+    "AVA3": Flags(encoder_adversarial=True),
+    "AVA4": Flags(encoder_adversarial=True, lean_encode=True),
+    "AVA5": Flags(True, True, True, True),
+    "VAE": Flags(),
+    "GAN": Flags(decoder_adversarial=True, gan=True),
+}
+assert tuple(MODEL_FLAGS) == MODELS
+
+
+def check_options(options: dict) -> dict:
+    """Fill defaults and reject unknown or invalid options, naming the key."""
+    unknown = set(options) - set(DEFAULT_OPTIONS) - {"device", "threads"}
+    if unknown:
+        raise ValueError(f"unknown author-protocol option(s): {', '.join(sorted(unknown))}")
+    device = options.get("device", "cpu")
+    if device != "cpu":
+        # The collapsed networks do O(P) work per step: the author protocol is numpy on the CPU.
+        raise ValueError(f"device: the author protocol runs on the CPU only, got {device!r}")
+    merged = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if k in DEFAULT_OPTIONS}}
+    if merged["author_build"] not in BUILDS:
+        raise ValueError(f"author_build must be one of {BUILDS}, got {merged['author_build']!r}")
+    if merged["dtype"] not in ("float64", "float32"):
+        raise ValueError(f"dtype must be float64 or float32, got {merged['dtype']!r}")
+    if not isinstance(merged["collapse_hidden"], bool):
+        raise ValueError("collapse_hidden must be true or false")
+    return merged
+
+
+# --- the neuron ------------------------------------------------------------------------
+
+
+def logistic(u):
+    """The author's activation: logistic with slope 0.5, shifted by 0.5."""
+    return 1.0 / (1.0 + np.exp(0.5 * (0.5 - u)))
+
+
+def derivative_at_output(y):
+    """f'(u) written through the neuron's output y = f(u)."""
+    return 0.5 * y * (1.0 - y)
+
+
+def a_prime(v, build: str):
+    """The derivative function as the adversarial and discriminator terms call it.
+
+    It is always handed an output value v; the 2024-06 build treats v as a net input.
+    """
+    if build == "2023-12":
+        return derivative_at_output(v)
+    fv = logistic(v)
+    return 0.5 * fv * (1.0 - fv)
+
+
+def safe_ratio(numerator, denominator):
+    """numerator / denominator per neuron, as the Java vector division did it.
+
+    Arrays are (3, neurons): a neuron whose denominator is exactly 0 in any channel gets
+    no term at all (the Java division returned null for the whole 3-vector).
+    """
+    dead = np.any(denominator == 0, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = numerator / denominator
+    if dead.any():
+        ratio[:, dead] = 0.0
+    return ratio
+
+
+def adversarial_term(v, build: str):
+    """A(v) = a'(v) / (1 - v) from the neuron's own output value v (spec 5.3)."""
+    return safe_ratio(a_prime(v, build), 1.0 - v)
+
+
+def discriminator_error(real, fake, build: str):
+    """a'(d(x)) / d(x) - a'(d(x')) / (1 - d(x')): the discriminator's output error."""
+    return safe_ratio(a_prime(real, build), real) - safe_ratio(a_prime(fake, build), 1.0 - fake)
+
+
+# --- the network -----------------------------------------------------------------------
+
+
+class ChannelMLP:
+    """A fully connected per-channel network with the author's update rule (spec 5.2).
+
+    Activations are arrays (3, width): one row per colour channel. ``weights[l]`` is
+    (3, width_l, width_l+1). With ``collapse`` every hidden layer is stored as one unit
+    that stands for ``multiplicity`` identical units: sums over a layer's units become a
+    multiplication by the multiplicity, which is exact up to rounding because zero
+    initialisation keeps every unit of a layer identical.
+    """
+
+    def __init__(self, n_in: int, hidden: list[int], n_out: int, dtype, collapse: bool):
+        real = [n_in, *hidden, n_out]
+        stored = [n_in, *([1] * len(hidden) if collapse else hidden), n_out]
+        self.layer_sizes = real
+        self.multiplicity = [
+            np.full(width, real[i] if (collapse and 0 < i < len(real) - 1) else 1, dtype=dtype)
+            for i, width in enumerate(stored)
+        ]
+        self.weights = [np.zeros((3, a, b), dtype=dtype) for a, b in zip(stored, stored[1:])]
+        self.biases = [np.zeros((3, b), dtype=dtype) for b in stored[1:]]
+
+    def forward(self, x):
+        """Activations of every layer for input x of shape (3, n_in) or (3, batch, n_in)."""
+        single = x.ndim == 2
+        activations = [x[:, None, :] if single else x]
+        for weight, bias, mult in zip(self.weights, self.biases, self.multiplicity):
+            net = np.matmul(activations[-1] * mult, weight)
+            net += bias[:, None, :]
+            activations.append(logistic(net))
+        return [a[:, 0, :] for a in activations] if single else activations
+
+    def output(self, x):
+        return self.forward(x)[-1]
+
+    def update(self, activations, output_error, lr):
+        """One backward sweep: update a layer, then propagate through the updated weights."""
+        error = output_error
+        for layer in range(len(self.weights) - 1, -1, -1):
+            below = activations[layer]
+            self.biases[layer] += lr * error
+            self.weights[layer] += lr * below[:, :, None] * error[:, None, :]
+            if layer > 0:
+                spread = np.matmul(self.weights[layer], (error * self.multiplicity[layer + 1])[:, :, None])
+                error = derivative_at_output(below) * spread[:, :, 0]
+
+    def update_twice(self, activations, output_error, lr):
+        """The double update of networks trained without a target (same error, same pass)."""
+        self.update(activations, output_error, lr)
+        self.update(activations, output_error, lr)
+
+
+# --- the models ------------------------------------------------------------------------
+
+
+@dataclass
+class Networks:
+    encoder: ChannelMLP | None
+    decoder: ChannelMLP
+    decoder_discriminator: ChannelMLP | None
+    encoder_discriminator: ChannelMLP | None
+
+
+def build_networks(n_pixels: int, flags: Flags, dtype, collapse: bool) -> Networks:
+    """Layer sizes of spec 5.1: hidden sizes from (P, n); d borrows the encoder's, D the decoder's."""
+    n = LATENT_DIM
+    encoder_hidden = hidden_sizes(n_pixels, n)
+    decoder_hidden = hidden_sizes(n, n_pixels)
+    encoder = None if flags.gan else ChannelMLP(n_pixels, encoder_hidden, 2 * n, dtype, collapse)
+    decoder = ChannelMLP(n, decoder_hidden, n_pixels, dtype, collapse)
+    d = ChannelMLP(n_pixels, encoder_hidden, 1, dtype, collapse) if flags.decoder_adversarial else None
+    big_d = ChannelMLP(n, decoder_hidden, 1, dtype, collapse) if flags.encoder_adversarial else None
+    return Networks(encoder, decoder, d, big_d)
+
+
+class AuthorModel:
+    """A model being trained under the author protocol; after training it generates."""
+
+    def __init__(self, model: str, n_pixels: int, options: dict):
+        if model not in MODEL_FLAGS:
+            raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
+        self.model = model
+        self.flags = MODEL_FLAGS[model]
+        self.build = options["author_build"]
+        self.dtype = np.dtype(options["dtype"])
+        self.nets = build_networks(n_pixels, self.flags, self.dtype, options["collapse_hidden"])
+        n = LATENT_DIM
+        # The encoder's stored outputs: those of its most recent forward pass.
+        self.mu = np.zeros((3, n), dtype=self.dtype)
+        self.variance = np.zeros((3, n), dtype=self.dtype)
+        self.log: dict = {"steps": 0}
+
+    # One online SGD step per training image (spec 5.3).
+    def step(self, x, lr, rng):
+        if self.flags.gan:
+            self._gan_step(x, lr, rng)
+        else:
+            self._vae_step(x, lr, rng)
+        self.log["steps"] += 1
+
+    def _vae_step(self, x, lr, rng):
+        nets, flags, n = self.nets, self.flags, LATENT_DIM
+        encoder_pass = nets.encoder.forward(x)
+        out = encoder_pass[-1]
+        mu, variance = out[:, :n], out[:, n:]
+        slope = derivative_at_output(out)
+        encoder_error = np.empty_like(out)
+        mu_error = -mu
+        if flags.encoder_adversarial:
+            mu_error = mu_error + adversarial_term(mu, self.build)
+        encoder_error[:, :n] = mu_error * slope[:, :n]
+        # The paper's "-I" part of the KL gradient is absent in the author's code.
+        encoder_error[:, n:] = 0.5 * (1.0 / variance) * slope[:, n:]
+        nets.encoder.update_twice(encoder_pass, encoder_error, lr)
+        self.mu, self.variance = mu, variance
+
+        z = self._draw_z(rng)
+        decoder_error = self._decoder_step(z, x, lr)
+
+        fake = None
+        if flags.decoder_adversarial:
+            fake = nets.decoder.output(z)  # the just-updated decoder, the same z
+            self._train_d(x, fake, decoder_error if flags.lean_decode else None, lr)
+        if flags.encoder_adversarial:
+            if fake is None:
+                fake = nets.decoder.output(z)
+            refake = nets.encoder.output(fake)
+            # Re-encoding the fake leaves the encoder's stored state at mu(x'), var(x').
+            self.mu, self.variance = refake[:, :n], refake[:, n:]
+            lean = encoder_error if flags.lean_encode else None
+            self._train_discriminator(
+                nets.encoder_discriminator, mu, self.mu, lean, lr, "D"
+            )
+
+    def _gan_step(self, x, lr, rng):
+        generator = self.nets.decoder
+        fake = generator.output(self._standard_z(rng))
+        self._train_d(x, fake, None, lr)
+        self._decoder_step(self._standard_z(rng), x, lr)  # a fresh z for the generator
+
+    def _decoder_step(self, z, x, lr):
+        """Single update of the decoder toward target x; returns the error it used."""
+        decoder_pass = self.nets.decoder.forward(z)
+        out = decoder_pass[-1]
+        error = x - out
+        if self.flags.decoder_adversarial:
+            error = error + adversarial_term(out, self.build)
+        error = error * derivative_at_output(out)
+        self.nets.decoder.update(decoder_pass, error, lr)
+        return error
+
+    def _train_d(self, real, fake, lean_error, lr):
+        self._train_discriminator(self.nets.decoder_discriminator, real, fake, lean_error, lr, "d")
+
+    def _train_discriminator(self, net, real, fake, lean_error, lr, name):
+        real_out = net.output(real)
+        fake_pass = net.forward(fake)
+        fake_out = fake_pass[-1]
+        error = discriminator_error(real_out, fake_out, self.build)
+        if lean_error is not None:
+            error = error + lean_error.sum(axis=1, keepdims=True) * derivative_at_output(fake_out)
+        # The whole error is applied with the fake pass's activations.
+        net.update_twice(fake_pass, error, lr)
+        self.log[f"{name}_real"] = real_out[:, 0].tolist()
+        self.log[f"{name}_fake"] = fake_out[:, 0].tolist()
+
+    def _draw_z(self, rng):
+        """z = mu + sqrt(max(var, MIN)) r from the stored state; one r for all channels."""
+        r = rng.standard_normal(LATENT_DIM).astype(self.dtype)
+        return self.mu + np.sqrt(np.maximum(self.variance, MIN_VARIANCE)) * r
+
+    def _standard_z(self, rng):
+        r = rng.standard_normal(LATENT_DIM).astype(self.dtype)
+        return np.broadcast_to(r, (3, LATENT_DIM)).copy()
+
+    def finish(self):
+        """End of the pass: clamp the stored variance (spec 5.3) and check for divergence."""
+        self.variance = np.maximum(self.variance, MIN_VARIANCE)
+        for net in (self.nets.encoder, self.nets.decoder):
+            if net is not None and not all(np.isfinite(w).all() for w in net.weights):
+                raise Diverged(f"{self.model}: non-finite weights after training")
+        self.log["mu_mean"] = float(self.mu.mean())
+        self.log["variance_mean"] = float(self.variance.mean())
+
+    def generate(self, test_images, k: int, rng):
+        """K images per test image (spec 5.4); the test image itself is not encoded.
+
+        Returns (N, K, P, 3) float64.
+        """
+        n_images, n_pixels = test_images.shape[0], test_images.shape[1]
+        r = rng.standard_normal((n_images, k, LATENT_DIM)).astype(self.dtype)
+        if self.flags.gan:
+            z = np.broadcast_to(r, (3, *r.shape))
+        else:
+            scale = np.sqrt(self.variance)
+            z = self.mu[:, None, None, :] + scale[:, None, None, :] * r[None]
+        out = self.nets.decoder.output(z.reshape(3, n_images * k, LATENT_DIM))
+        return np.moveaxis(out.reshape(3, n_images, k, n_pixels), 0, -1).astype(np.float64)
+
+
+def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:
+    """One online pass over the images in order, one step per image (spec 5.3)."""
+    options = check_options(options)
+    trained = AuthorModel(model, images.shape[1], options)
+    channels_first = np.ascontiguousarray(np.moveaxis(images, -1, 1), dtype=trained.dtype)
+    with np.errstate(over="ignore", under="ignore"):
+        for x in channels_first:
+            trained.step(x, lr, rng)
+        trained.finish()
+    return trained
