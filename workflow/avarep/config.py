@@ -1,0 +1,61 @@
+"""Validate the workflow's configuration against its JSON schema, naming the offending key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _reparse(value):
+    """Snakemake parses list items given with --config as plain strings; read them as YAML."""
+    if isinstance(value, list):
+        return [_reparse(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
+def coerce_command_line(config: dict, command_line: dict) -> dict:
+    """Re-read the values that came from --config; values from config.yaml keep their types."""
+    fixed = dict(config)
+    for key, value in command_line.items():
+        if isinstance(value, (list, str)):
+            fixed[key] = _reparse(value)
+    return fixed
+
+
+def _key(error: jsonschema.ValidationError) -> str:
+    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return path.lstrip(".") or "(top level)"
+
+
+def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
+    """Return the config with defaults filled; raise ConfigError naming every bad key."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = []
+        for error in errors:
+            if error.validator == "additionalProperties":
+                extra = sorted(set(config) - set(schema["properties"]))
+                lines.append(f"unknown config key(s): {', '.join(extra)}")
+            else:
+                lines.append(f"config key '{_key(error)}': {error.message}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    filled = dict(config)
+    for key, spec in schema["properties"].items():
+        if key not in filled and "default" in spec:
+            filled[key] = spec["default"]
+    return filled

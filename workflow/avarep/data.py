@@ -1,0 +1,350 @@
+"""The images: load a folder, download and verify the paper's frames, or synthesise a small set.
+
+Every protocol reads its images through :func:`prepare` (once, in the pipeline's data rule)
+and :func:`load_manifest` (in every cell), so all of them see exactly the same bytes.
+Pixels follow spec section 1: RGB / 255, alpha dropped, flattened row-major (index y*W + x).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import io
+import json
+import urllib.request
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from avarep import atomic
+
+
+class DataError(ValueError):
+    """The images cannot be loaded, downloaded or trusted; the message says which file and why."""
+
+
+# ------------------------------------------------------------------------------------ loading
+
+#: Modes Pillow converts to RGB without guessing (alpha is dropped, palettes are expanded).
+_CONVERTIBLE_MODES = ("RGB", "RGBA", "L", "LA", "P")
+
+
+@dataclass(frozen=True, eq=False)
+class ImageSet:
+    """N images of the same size: ``pixels`` is (N, P, 3) float64 in [0, 1], P = width * height."""
+
+    pixels: np.ndarray
+    width: int
+    height: int
+    names: tuple[str, ...]
+    sha256: tuple[str, ...]
+
+    def __post_init__(self):
+        self.pixels.setflags(write=False)  # shared by every model of a cell: nobody may edit it
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    @property
+    def combined_sha256(self) -> str:
+        return combined_sha256(self.names, self.sha256)
+
+
+def combined_sha256(names, sums) -> str:
+    """One hash for a whole set: the sha256 of its ``sha256sum`` listing ("<hash>  <name>\\n")."""
+    listing = "".join(f"{digest}  {name}\n" for name, digest in zip(names, sums))
+    return sha256_bytes(listing.encode("utf-8"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def load_folder(folder) -> ImageSet:
+    """Read every ``*.png`` of ``folder`` in file-name order."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise DataError(f"image folder {folder} does not exist")
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} is not a folder")
+    paths = sorted(folder.glob("*.png"), key=lambda p: p.name)
+    if not paths:
+        raise DataError(f"image folder {folder} contains no *.png files")
+
+    arrays, sums = [], []
+    for path in paths:
+        data = path.read_bytes()
+        array = _decode_png(data, path)
+        if arrays and array.shape != arrays[0].shape:
+            raise DataError(
+                f"{path}: size {_size(array)} differs from {_size(arrays[0])} of {paths[0].name};"
+                " all images of a set must have the same size"
+            )
+        arrays.append(array)
+        sums.append(sha256_bytes(data))
+
+    height, width = arrays[0].shape[:2]
+    pixels = np.stack(arrays).reshape(len(arrays), height * width, 3).astype(np.float64) / 255.0
+    return ImageSet(pixels, width, height, tuple(p.name for p in paths), tuple(sums))
+
+
+def _size(array: np.ndarray) -> str:
+    return f"{array.shape[1]}x{array.shape[0]}"
+
+
+def _decode_png(data: bytes, path: Path) -> np.ndarray:
+    """The (H, W, 3) uint8 RGB array of one PNG file."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.format != "PNG":
+                raise DataError(f"{path}: not a PNG file (it is {image.format})")
+            if image.mode not in _CONVERTIBLE_MODES:
+                raise DataError(
+                    f"{path}: unsupported image mode {image.mode!r};"
+                    f" expected one of {', '.join(_CONVERTIBLE_MODES)}"
+                )
+            image.load()  # decode now so that truncated data fails here, with the file's name
+            # Palettes may carry transparency; going through RGBA expands it without a warning.
+            if image.mode == "P":
+                image = image.convert("RGBA")
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except DataError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"{path}: corrupt or unreadable PNG ({exc})") from exc
+
+
+# ----------------------------------------------------------------------------------- registry
+
+_COMMIT = "ae121317c4ad753c1b93e4d74937c0b4e9d92429"
+_ORBIT_URL = (
+    f"https://raw.githubusercontent.com/ngphloc/ai/{_COMMIT}/3_implementation/datasets/orbit"
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named image set: downloaded and verified (``base_url`` set) or synthesised."""
+
+    name: str
+    description: str
+    base_url: str | None = None  # a file name is appended to it
+    sums_resource: str | None = None  # file in avarep/resources with the pinned sha256 sums
+
+    def pinned_sums(self) -> dict[str, str]:
+        """File name -> sha256 of every file of the set, as pinned in the package."""
+        text = resources.files("avarep").joinpath("resources", self.sums_resource).read_text()
+        return parse_sums(text)
+
+
+DATASETS: dict[str, Dataset] = {
+    "orbit-100x64": Dataset(
+        "orbit-100x64",
+        "the paper's 36 frames at 100x64 (the author's repository, pinned commit)",
+        f"{_ORBIT_URL}/base-100x64/",
+        "orbit-100x64.sha256",
+    ),
+    "orbit-72x45": Dataset(
+        "orbit-72x45",
+        "the same 36 frames at 72x45",
+        f"{_ORBIT_URL}/base-72x45/",
+        "orbit-72x45.sha256",
+    ),
+    "synthetic": Dataset(
+        "synthetic",
+        "36 generated 24x16 frames: a sprite moving over a static textured background",
+    ),
+}
+
+
+def parse_sums(text: str) -> dict[str, str]:
+    """Parse ``sha256sum`` output ("<hash>  <name>" or "<hash> *<name>" per line)."""
+    sums = {}
+    for line in text.splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest.lower()
+    return sums
+
+
+def get_dataset(name: str) -> Dataset:
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+# ---------------------------------------------------------------------------------- download
+
+def fetch_dataset(
+    name: str, dest_dir, base_url: str | None = None, timeout: float = 30
+) -> dict[str, str]:
+    """Download the files of dataset ``name`` into ``dest_dir`` and verify their pinned sums.
+
+    A file already present with the right sum is kept as it is. A file is written (atomically)
+    only after its bytes have been verified, so no partial or wrong file ever appears under
+    its final name. Returns the pinned sums (file name -> sha256).
+    """
+    dataset = get_dataset(name)
+    if dataset.base_url is None:
+        raise DataError(f"dataset {name!r} is not downloaded; it is generated")
+    prefix = (base_url or dataset.base_url).rstrip("/") + "/"
+    dest_dir = Path(dest_dir)
+    expected = dataset.pinned_sums()
+    for file_name, digest in expected.items():
+        path = dest_dir / file_name
+        if path.is_file() and sha256_bytes(path.read_bytes()) == digest:
+            continue
+        url = prefix + file_name
+        data = _download(url, file_name, timeout)
+        actual = sha256_bytes(data)
+        if actual != digest:
+            raise DataError(
+                f"{file_name} from {url}: checksum mismatch, expected sha256 {digest}, got {actual}"
+            )
+        atomic.write_bytes(path, data)
+    return expected
+
+
+def _download(url: str, file_name: str, timeout: float) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.read()
+    # URLError, HTTPError and timeouts are OSErrors; a cut connection is an HTTPException;
+    # a malformed address is a ValueError.
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise DataError(f"cannot download {file_name} from {url}: {exc}") from exc
+
+
+# --------------------------------------------------------------------------------- synthetic
+
+def make_synthetic(
+    dest_dir, width: int = 24, height: int = 16, count: int = 36, seed: int = 0
+) -> dict[str, str]:
+    """Write ``count`` RGB PNG frames of a small animation into ``dest_dir``, deterministically.
+
+    A static textured background (vertical stripes plus fixed noise) and a coloured square
+    sprite that crosses the frame from left to right while bobbing up and down. The same
+    arguments give bit-identical files; files already identical are not rewritten.
+    Returns file name -> sha256.
+    """
+    if width < 2 or height < 2 or count < 1:
+        raise DataError(
+            f"a synthetic set needs width, height >= 2 and count >= 1;"
+            f" got {width}x{height}, count {count}"
+        )
+    dest_dir = Path(dest_dir)
+    sums = {}
+    for name, frame in _synthetic_frames(width, height, count, seed):
+        data = _encode_png(frame)
+        path = dest_dir / name
+        if not (path.is_file() and path.read_bytes() == data):
+            atomic.write_bytes(path, data)
+        sums[name] = sha256_bytes(data)
+    return sums
+
+
+def _synthetic_frames(width: int, height: int, count: int, seed: int):
+    """Yield (file name, (H, W, 3) uint8 frame) pairs; names are 01.png, 02.png, ..."""
+    rng = np.random.default_rng(seed)
+    x = np.arange(width)
+    base = rng.uniform(0.25, 0.75, size=3)
+    phase = rng.uniform(0, 2 * np.pi, size=3)
+    stripes = 0.15 * np.sin(2 * np.pi * x[None, :, None] / 6 + phase)  # (1, W, 3)
+    noise = rng.normal(0.0, 0.04, size=(height, width, 3))
+    background = np.clip(base + stripes + noise, 0.0, 1.0)
+    colour = rng.uniform(0.0, 1.0, size=3)
+
+    side = max(1, min(width, height) // 4)
+    digits = max(2, len(str(count)))
+    for i in range(count):
+        progress = i / max(count - 1, 1)
+        left = round(progress * (width - side))
+        top = round((height - side) * (0.5 + 0.4 * np.sin(2 * np.pi * progress)))
+        frame = background.copy()
+        frame[top:top + side, left:left + side] = colour
+        yield f"{i + 1:0{digits}d}.png", np.round(frame * 255).astype(np.uint8)
+
+
+def _encode_png(frame: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    # (H, W, 3) uint8 is RGB; no metadata is written, so the same frame gives the same bytes.
+    Image.fromarray(frame).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# ------------------------------------------------------------------------------ pipeline entry
+
+def prepare(dataset: str | None, data_dir=None, base_url: str | None = None, root="results"):
+    """Make the images of ``dataset`` available and describe them; returns (ImageSet, manifest).
+
+    With ``data_dir`` the images are read from that folder and the dataset is named after it
+    (``dataset``, if given, must be that name); a folder named like a registered download is
+    still checked against its pinned sums. Otherwise orbit-* are downloaded and ``synthetic``
+    is generated, into ``<root>/<dataset>/images/``.
+    """
+    if data_dir is not None:
+        folder = Path(data_dir).resolve()
+        if dataset is not None and dataset != folder.name:
+            raise DataError(
+                f"dataset {dataset!r} does not match the name of its folder {folder}"
+                f" ({folder.name!r}); a local folder's name is its dataset's name"
+            )
+        dataset = folder.name
+        registered = DATASETS.get(dataset)
+        expected = registered.pinned_sums() if registered and registered.base_url else None
+    else:
+        spec = get_dataset(dataset)
+        folder = (Path(root) / dataset / "images").resolve()
+        if spec.base_url is not None:
+            expected = fetch_dataset(dataset, folder, base_url=base_url)
+        else:
+            expected = make_synthetic(folder)
+
+    images = load_folder(folder)
+    if expected is not None:
+        check_sums(images, expected, f"dataset {dataset} in {folder}")
+    return images, _manifest(dataset, folder, images)
+
+
+def _manifest(dataset: str, folder: Path, images: ImageSet) -> dict:
+    return {
+        "dataset": dataset,
+        "folder": str(folder),
+        "width": images.width,
+        "height": images.height,
+        "count": images.count,
+        "files": [{"name": n, "sha256": s} for n, s in zip(images.names, images.sha256)],
+        "sha256": images.combined_sha256,
+    }
+
+
+def check_sums(images: ImageSet, expected: dict[str, str], context: str) -> None:
+    """Raise DataError unless ``images`` holds exactly the files of ``expected`` with those sums."""
+    actual = dict(zip(images.names, images.sha256))
+    missing = sorted(expected.keys() - actual.keys())
+    extra = sorted(actual.keys() - expected.keys())
+    if missing or extra:
+        raise DataError(f"{context}: missing files {missing}, unexpected files {extra}")
+    for name, digest in expected.items():
+        if actual[name] != digest:
+            raise DataError(
+                f"{context}: {name} has changed, expected sha256 {digest}, got {actual[name]}"
+            )
+
+
+def load_manifest(path) -> ImageSet:
+    """Load the images a manifest describes, verifying that none changed since preparation."""
+    path = Path(path)
+    try:
+        manifest = json.loads(path.read_text())
+        folder = manifest["folder"]
+        expected = {entry["name"]: entry["sha256"] for entry in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DataError(f"cannot read image manifest {path}: {exc!r}") from exc
+    images = load_folder(folder)
+    check_sums(images, expected, f"images of manifest {path}")
+    return images

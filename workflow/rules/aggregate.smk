@@ -1,0 +1,50 @@
+# Aggregation: the cells of one protocol become bm.csv, Tables 1-3 and the figures.
+
+
+localrules:
+    aggregate,
+
+
+rule aggregate:
+    input:
+        cells=lambda wildcards: cell_records(wildcards.protocol),
+    output:
+        bm=f"{RESULTS}/{{protocol}}/bm.csv",
+        tables=expand(
+            f"{RESULTS}/{{{{protocol}}}}/table{{n}}.{{ext}}",
+            n=[1, 2, 3],
+            ext=["csv", "md"],
+        ),
+        figure5=report(
+            f"{RESULTS}/{{protocol}}/figure5.png",
+            caption="../report/figure5.rst",
+            category="Figure 5",
+            labels={"protocol": "{protocol}"},
+        ),
+        figure5_pdf=f"{RESULTS}/{{protocol}}/figure5.pdf",
+        bm_vs_lr=report(
+            expand(
+                f"{RESULTS}/{{{{protocol}}}}/figures/bm_vs_lr_{{model}}.png",
+                model=MODELS,
+            ),
+            caption="../report/bm_vs_lr.rst",
+            category="BM vs learning rate",
+            labels=lambda path: {"model": Path(path).stem.removeprefix("bm_vs_lr_")},
+        ),
+    log:
+        f"{RESULTS}/{{protocol}}/logs/aggregate.log",
+    benchmark:
+        f"{RESULTS}/{{protocol}}/benchmarks/aggregate.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/aggregate.py",
+        outdir=lambda wildcards: f"{RESULTS}/{wildcards.protocol}",
+        models=" ".join(MODELS),
+    shell:
+        "python {params.script} --cells {input.cells}"
+        " --outdir {params.outdir} --models {params.models} > {log} 2>&1"

@@ -1,0 +1,39 @@
+# Cells: one job per (protocol, model, learning rate), training every configured seed.
+
+
+rule train_cell:
+    input:
+        manifest=rules.prepare_data.output.manifest,
+    output:
+        record=f"{RESULTS}/{{protocol}}/cells/{{model}}/lr{{lr}}.json",
+        strip=report(
+            f"{RESULTS}/{{protocol}}/cells/{{model}}/lr{{lr}}.png",
+            caption="../report/cell_strip.rst",
+            category="Generated images",
+            subcategory="{protocol}",
+            labels={"protocol": "{protocol}", "model": "{model}", "lr": "{lr}"},
+        ),
+    log:
+        f"{RESULTS}/{{protocol}}/logs/cells/{{model}}_lr{{lr}}.log",
+    benchmark:
+        f"{RESULTS}/{{protocol}}/benchmarks/cells/{{model}}_lr{{lr}}.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=lambda wildcards, attempt: 10 * attempt,
+    params:
+        script=f"{SCRIPTS}/train_cell.py",
+        seeds=" ".join(str(seed) for seed in SEEDS),
+        options=lambda wildcards: protocol_options(wildcards.protocol),
+        dataset=DATASET,
+        device=config["device"],
+    shell:
+        # Pin every BLAS/OpenMP pool to the job's threads: no oversubscription under --cores N.
+        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"
+        " python {params.script} --manifest {input.manifest}"
+        " --dataset {params.dataset} --protocol {wildcards.protocol}"
+        " --model {wildcards.model} --lr {wildcards.lr} --seeds {params.seeds}"
+        " --options '{params.options}' --threads {threads} --device {params.device}"
+        " --record {output.record} --strip {output.strip} > {log} 2>&1"

@@ -1,0 +1,37 @@
+# Check: diff every cell and Table 3 against the published numbers; a verdict per claim.
+
+
+localrules:
+    check,
+
+
+rule check:
+    input:
+        bm=f"{RESULTS}/{{protocol}}/bm.csv",
+    output:
+        cells=f"{RESULTS}/{{protocol}}/check/cells.csv",
+        table3=f"{RESULTS}/{{protocol}}/check/table3.csv",
+        claims=f"{RESULTS}/{{protocol}}/check/claims.csv",
+        summary=report(
+            f"{RESULTS}/{{protocol}}/check/summary.md",
+            caption="../report/check_summary.rst",
+            category="Check against the paper",
+            labels={"protocol": "{protocol}"},
+        ),
+    log:
+        f"{RESULTS}/{{protocol}}/logs/check.log",
+    benchmark:
+        f"{RESULTS}/{{protocol}}/benchmarks/check.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/check.py",
+        outdir=lambda wildcards: f"{RESULTS}/{wildcards.protocol}/check",
+        strict="--strict" if config["strict"] else "",
+    shell:
+        "python {params.script} --bm {input.bm} --outdir {params.outdir}"
+        " {params.strict} 2>&1 | tee {log}"
