@@ -12,6 +12,7 @@ rule check:
         cells=f"{RESULTS}/{{protocol}}/check/cells.csv",
         table3=f"{RESULTS}/{{protocol}}/check/table3.csv",
         claims=f"{RESULTS}/{{protocol}}/check/claims.csv",
+        verdicts=f"{RESULTS}/{{protocol}}/check/verdicts.csv",
         summary=report(
             f"{RESULTS}/{{protocol}}/check/summary.md",
             caption="../report/check_summary.rst",

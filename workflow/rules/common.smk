@@ -11,7 +11,7 @@ from avarep.sweep import lr_label
 
 try:
     config.update(
-        validate(coerce_command_line(config, workflow.config_settings.overwrite_config))
+        validate(coerce_command_line(config, workflow.config_settings.config))
     )
 except ConfigError as error:
     raise WorkflowError(str(error)) from None
@@ -76,7 +76,7 @@ def aggregate_outputs(protocol):
     ]
 
 
-CHECK_FILES = ["cells.csv", "table3.csv", "claims.csv", "summary.md"]
+CHECK_FILES = ["cells.csv", "table3.csv", "claims.csv", "verdicts.csv", "summary.md"]
 
 
 def final_outputs():

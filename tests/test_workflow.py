@@ -1,0 +1,117 @@
+"""The pipeline as a user runs it: dry run, lint, config errors, and a tiny end-to-end run."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, SHARED_DATA
+
+REAL = SHARED_DATA / "orbit-100x64"
+
+
+def snakemake(*args, cwd, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(cwd), *args]
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"snakemake failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """Parse Snakemake's 'Job stats' table."""
+    table = output.split("Job stats:")[1]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def test_dry_run_schedules_133_training_jobs_by_default(tmp_path):
+    done = snakemake("-n", "--config", f"data_dir={REAL}", cwd=tmp_path)
+    counts = job_counts(done.stdout)
+    assert counts["train_cell"] == 7 * 19
+    assert counts["prepare_data"] == 1
+
+
+def test_default_dataset_dry_run_downloads_nothing(tmp_path):
+    done = snakemake("-n", cwd=tmp_path)
+    assert job_counts(done.stdout)["train_cell"] == 133
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_passes(tmp_path):
+    done = snakemake("--lint", "--config", f"data_dir={REAL}", cwd=tmp_path)
+    assert "Congratulations, your workflow is in a good condition" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("models=[AVA9]", "models[0]"),
+        ("protocols=[bogus]", "protocols[0]"),
+        ("learning_rates=[1.5]", "learning_rates[0]"),
+        ("learning_rates=[0]", "learning_rates[0]"),
+        ("learning_rates=[abc]", "learning_rates[0]"),
+        ("seeds=[]", "seeds"),
+        ("seeds=[-1]", "seeds[0]"),
+        ("dataset=nope", "dataset"),
+        ("device=tpu", "device"),
+        ("author_build=2025-01", "author_build"),
+        ("strict=maybe", "strict"),
+    ],
+)
+def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):
+    done = snakemake("-n", "--config", override, cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert f"config key '{key}'" in done.stderr + done.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_learning_rate_given_as_string_in_a_config_file_is_rejected(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('learning_rates: ["0.1"]\n')
+    done = snakemake("-n", "--configfile", str(bad), cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "config key 'learning_rates[0]'" in done.stderr + done.stdout
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    done = snakemake("-n", "--config", "seed=[1]", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "unknown config key(s): seed" in done.stderr + done.stdout
+
+
+def test_missing_data_dir_is_reported_before_any_job(tmp_path):
+    done = snakemake("-n", "--config", f"data_dir={tmp_path / 'nowhere'}", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "nowhere" in done.stderr + done.stdout
+
+
+TINY = ["dataset=synthetic", "models=[AVA1,AVA3,GAN]", "learning_rates=[0.5,0.05]", "seeds=[0,1]"]
+
+
+@pytest.mark.slow
+def test_tiny_end_to_end_run_produces_every_output(tmp_path):
+    snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
+    base = tmp_path / "results" / "synthetic"
+    assert (base / "manifest.json").is_file()
+    out = base / "author"
+    expected = [
+        "bm.csv", "table1.csv", "table1.md", "table2.csv", "table2.md", "table3.csv",
+        "table3.md", "figure5.png", "figure5.pdf", "check/cells.csv", "check/table3.csv",
+        "check/claims.csv", "check/summary.md",
+        *[f"figures/bm_vs_lr_{m}.png" for m in ("AVA1", "AVA3", "GAN")],
+        *[f"cells/{m}/lr{lr}.{ext}" for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05") for ext in ("json", "png")],
+        *[f"logs/cells/{m}_lr{lr}.log" for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05")],
+        *[f"benchmarks/cells/{m}_lr{lr}.tsv" for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05")],
+    ]
+    missing = [name for name in expected if not (out / name).is_file()]
+    assert not missing, missing
+    record = json.loads((out / "cells" / "AVA1" / "lr0.5.json").read_text())
+    assert record["seeds"] == [0, 1] and record["n_ok"] == 2
+    bm_rows = (out / "bm.csv").read_text().strip().splitlines()
+    assert len(bm_rows) == 1 + 3 * 2 * 2  # header + model x lr x seed
+
+    # A second run has nothing to do: finished cells are never recomputed.
+    again = snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr

@@ -1,0 +1,284 @@
+"""Compare our results with the published numbers, and give each claim of the paper a verdict.
+
+The rule for "inside": the published value is one run of the author's, so we ask whether it
+is a plausible *single new run* given our seeds. It is inside when it lies in the 95%
+prediction interval for one new run,
+
+    mean ± t_{0.975, n-1} · sd · sqrt(1 + 1/n)   widened on each side by 0.00005
+
+(half a unit of the published 4-decimal rounding); with fewer than 2 ok seeds it is NA.
+
+Claims: each atomic comparison "statistic(model) relation statistic(other)" is judged on the
+per-seed Table 3 (each seed's complete 19-point curve gives its own Table 3). The Welch
+two-sample 95% CI of mean(stat of model) - mean(stat of other) decides: ``holds`` when the CI
+lies entirely on the claimed side, ``fails`` when entirely on the other, ``not resolved``
+otherwise; ``not evaluated`` when a model or learning rate is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import tables
+from .published import DERIVED_CLAIM, DERIVED_FROM, STATISTICS
+from .sweep import LEARNING_RATES, lr_label
+
+CONFIDENCE = 0.95
+#: Half a unit of the published 4-decimal rounding.
+ROUNDING_PAD = 0.00005
+
+RULE = (
+    "A published value is **inside** when it lies in the 95% prediction interval for one new "
+    "run given our seeds: mean ± t(0.975, n−1) · sd · √(1 + 1/n), widened on each side by "
+    "0.00005 (half a unit of the published 4-decimal rounding); with fewer than 2 ok seeds it "
+    "is not judged (NA). For Table 3 the mean and sd are those of the statistic computed on "
+    "each seed's own 19-point curve. A claim's comparison **holds** when the Welch two-sample "
+    "95% CI of the per-seed difference lies entirely on the claimed side, **fails** when it "
+    "lies entirely on the other side, and is **not resolved** otherwise. A claim holds when "
+    "all its comparisons hold, fails when any fails; claim 6 is the conjunction of claims 1–5."
+)
+
+
+# ---------------------------------------------------------------------------- the rule
+
+def prediction_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
+    """95% prediction interval for one new run, widened by ROUNDING_PAD; NaNs when n < 2."""
+    if n < 2 or not (math.isfinite(mean) and math.isfinite(sd)):
+        return math.nan, math.nan
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd * math.sqrt(1 + 1 / n) + ROUNDING_PAD
+    return mean - half, mean + half
+
+
+def _inside(published: float, lo: float, hi: float):
+    if not (math.isfinite(lo) and math.isfinite(published)):
+        return pd.NA
+    return bool(lo <= published <= hi)
+
+
+# ---------------------------------------------------------------------------- (a) cells
+
+def cell_diff(t12: pd.DataFrame, published_bm: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, lr) we ran: ours_mean, ours_sd, n_ok, published, abs_delta, lo, hi, inside."""
+    pub = published_bm[["lr", "model", "bm"]].rename(columns={"bm": "published"})
+    merged = t12.merge(pub, on=["lr", "model"], how="left")
+    rows = []
+    for r in merged.to_dict("records"):
+        lo, hi = prediction_interval(r["mean"], r["sd"], r["n_ok"])
+        rows.append({
+            "table": r["table"], "lr": r["lr"], "model": r["model"],
+            "ours_mean": r["mean"], "ours_sd": r["sd"], "n_ok": r["n_ok"],
+            "n_diverged": r["n_diverged"], "published": r["published"],
+            "abs_delta": abs(r["mean"] - r["published"]), "lo": lo, "hi": hi,
+            "inside": _inside(r["published"], lo, hi),
+        })
+    cells = pd.DataFrame(rows)
+    if len(cells):
+        cells["inside"] = cells["inside"].astype("boolean")
+    return cells
+
+
+def failing_cells(cells: pd.DataFrame) -> list[str]:
+    """Strict mode: one line per cell whose published value is outside the rule."""
+    bad = cells[cells["inside"].eq(False).fillna(False).astype(bool)]  # NA: not judged
+    return [
+        f"{r['model']} γ={lr_label(r['lr'])}: published {r['published']:.4f} outside "
+        f"[{r['lo']:.4f}, {r['hi']:.4f}] (ours {r['ours_mean']:.4f} ± {r['ours_sd']:.4f}, "
+        f"n={r['n_ok']})"
+        for r in bad.to_dict("records")
+    ]
+
+
+# ---------------------------------------------------------------------------- (b) Table 3
+
+def _missing_reason(long: pd.DataFrame, model: str, learning_rates: Sequence[float]) -> str:
+    have = set(long.loc[long["model"] == model, "lr"])
+    if not have:
+        return f"{model} was not run"
+    missing = sorted(set(learning_rates) - have, reverse=True)
+    if missing:
+        return f"{model} lacks lr " + ", ".join(map(lr_label, missing))
+    return ""
+
+
+def table3_diff(long: pd.DataFrame, published_t3: pd.DataFrame,
+                learning_rates: Sequence[float] = LEARNING_RATES) -> pd.DataFrame:
+    """Per statistic and model: ours (Table 3 of our means), published, |Δ|, per-seed spread."""
+    t12 = tables.table12(long)
+    complete = tables.complete_models(long, learning_rates)
+    ours = tables.table3(tables.mean_curves(t12, complete)) if complete else pd.DataFrame()
+    seeds, seed_reasons = tables.per_seed_table3(long[long["model"].isin(complete)], learning_rates)
+    rows = []
+    for stat in STATISTICS:
+        for model in published_t3.columns:
+            published = float(published_t3.at[stat, model])
+            reason = _missing_reason(long, model, learning_rates)
+            value = ours.at[stat, model] if model in ours.columns else math.nan
+            per_seed = seeds.loc[(seeds["model"] == model) & (seeds["statistic"] == stat), "value"]
+            per_seed = per_seed.dropna().to_numpy(dtype=float)
+            n = len(per_seed)
+            mean = per_seed.mean() if n else math.nan
+            sd = per_seed.std(ddof=1) if n > 1 else math.nan
+            lo, hi = prediction_interval(mean, sd, n)
+            if not reason and not math.isfinite(value):
+                reason = f"{model} has a learning rate where every seed diverged"
+            if not reason and n < 2:
+                reason = seed_reasons.get(model, f"{model} has fewer than 2 complete seed curves")
+            rows.append({
+                "statistic": stat, "model": model, "ours": value, "published": published,
+                "abs_delta": tables.round4(abs(value - published)), "seed_mean": mean, "seed_sd": sd,
+                "n_seeds": n, "lo": lo, "hi": hi, "inside": _inside(published, lo, hi),
+                "note": reason,
+            })
+    frame = pd.DataFrame(rows)
+    frame["inside"] = frame["inside"].astype("boolean")
+    return frame
+
+
+# ---------------------------------------------------------------------------- (c) claims
+
+def welch_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """Mean difference a - b and its Welch two-sample 95% CI (a point when both SDs are 0)."""
+    diff = float(a.mean() - b.mean())
+    if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
+        return diff, diff, diff
+    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(CONFIDENCE)
+    return diff, float(ci.low), float(ci.high)
+
+
+def relation_holds(relation: str, difference: float) -> bool:
+    """Does 'model relation other' hold given difference = model - other?"""
+    return {">": difference > 0, "<": difference < 0, "<=": difference <= 0}[relation]
+
+
+def verdict(relation: str, lo: float, hi: float) -> str:
+    """holds / fails / not resolved for a CI [lo, hi] of the difference model - other."""
+    if relation_holds(relation, hi) and relation_holds(relation, lo):
+        return "holds"
+    if not relation_holds(relation, hi) and not relation_holds(relation, lo):
+        return "fails"
+    return "not resolved"
+
+
+def claim_rows(long: pd.DataFrame, claims: pd.DataFrame, published_t3: pd.DataFrame,
+               learning_rates: Sequence[float] = LEARNING_RATES) -> pd.DataFrame:
+    """One row per atomic comparison: margin, its Welch CI, per-seed SDs, verdict, published."""
+    complete = tables.complete_models(long, learning_rates)
+    seeds, seed_reasons = tables.per_seed_table3(long[long["model"].isin(complete)], learning_rates)
+    rows = []
+    for c in claims.to_dict("records"):
+        pub_diff = published_t3.at[c["statistic"], c["model"]] - published_t3.at[c["statistic"], c["other"]]
+        row = {**c, "published_diff": round(float(pub_diff), 4),
+               "published_holds": relation_holds(c["relation"], round(float(pub_diff), 4))}
+        samples, reasons = {}, []
+        for m in (c["model"], c["other"]):
+            values = seeds.loc[(seeds["model"] == m) & (seeds["statistic"] == c["statistic"]), "value"]
+            samples[m] = values.dropna().to_numpy(dtype=float)
+            reason = _missing_reason(long, m, learning_rates) or seed_reasons.get(m, "")
+            if not reason and len(samples[m]) < 2:
+                reason = f"{m} has fewer than 2 complete seed curves"
+            if reason:
+                reasons.append(reason)
+        a, b = samples[c["model"]], samples[c["other"]]
+        row.update({"n_model": len(a), "n_other": len(b),
+                    "sd_model": a.std(ddof=1) if len(a) > 1 else math.nan,
+                    "sd_other": b.std(ddof=1) if len(b) > 1 else math.nan})
+        if reasons:
+            row.update(margin=math.nan, ci_lo=math.nan, ci_hi=math.nan,
+                       verdict="not evaluated", reason="; ".join(reasons))
+        else:
+            margin, lo, hi = welch_ci(a, b)
+            row.update(margin=margin, ci_lo=lo, ci_hi=hi, verdict=verdict(c["relation"], lo, hi),
+                       reason="")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def combine(verdicts: Sequence[str]) -> str:
+    """A claim from its comparisons: any fails -> fails; else any not evaluated -> not
+    evaluated; all hold -> holds; otherwise not resolved."""
+    if "fails" in verdicts:
+        return "fails"
+    if "not evaluated" in verdicts:
+        return "not evaluated"
+    return "holds" if all(v == "holds" for v in verdicts) else "not resolved"
+
+
+def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per claim: verdict, verdict on the published numbers, reason; claim 6 = all of 1-5."""
+    out = []
+    for claim, group in rows.groupby("claim", sort=True):
+        reasons = dict.fromkeys(part for r in group["reason"] if r for part in r.split("; "))
+        out.append({
+            "claim": int(claim), "text": "; ".join(dict.fromkeys(group["published_text"])),
+            "verdict": combine(list(group["verdict"])),
+            "published_verdict": "holds" if group["published_holds"].all() else "fails",
+            "comparisons": len(group), "reason": "; ".join(reasons),
+        })
+    parts = [o for o in out if o["claim"] in DERIVED_FROM]
+    out.append({
+        "claim": DERIVED_CLAIM,
+        "text": "all AVA variants are better than VAE and GAN (derived: claims 1-5 all hold)",
+        "verdict": combine([o["verdict"] for o in parts]) if len(parts) == len(DERIVED_FROM)
+        else "not evaluated",
+        "published_verdict": "holds" if all(o["published_verdict"] == "holds" for o in parts)
+        else "fails",
+        "comparisons": sum(o["comparisons"] for o in parts),
+        "reason": "conjunction of claims 1-5",
+    })
+    return pd.DataFrame(out)
+
+
+# ---------------------------------------------------------------------------- (d) summary
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _table(frame: pd.DataFrame, digits: int = 4) -> str:
+    return tables.markdown_table(frame.map(lambda v: _fmt(v, digits)))
+
+
+def _inside_count(frame: pd.DataFrame) -> str:
+    judged = frame["inside"].dropna()
+    return (f"{int(judged.sum())} / {len(judged)} inside the rule"
+            + (f" ({len(frame) - len(judged)} not judged)" if len(judged) < len(frame) else ""))
+
+
+def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str) -> str:
+    ran = cells[cells["published"].notna()]
+    per_model = ran.groupby("model", sort=False)["abs_delta"].mean()
+    per_model = per_model.reindex(tables.ordered_models(per_model.index))
+    headline = [
+        f"# Check against the published numbers — dataset `{dataset}`, protocol `{protocol}`\n",
+        "## Headline\n",
+        f"* Mean |Δ| over {len(ran)} cells (of the 133 published): **{_fmt(ran['abs_delta'].mean())}**",
+        f"* Cells: **{_inside_count(ran)}**",
+        f"* Table 3: **{_inside_count(t3)}**",
+        "* Claims: " + ", ".join(f"{r['claim']}: **{r['verdict']}**" for r in verdicts.to_dict("records")),
+        "",
+        "Mean |Δ| per model:\n",
+        _table(pd.DataFrame({"model": per_model.index, "mean |Δ|": per_model.to_numpy()})),
+        "## Rule\n", RULE, "",
+        "## Claims\n",
+        _table(verdicts[["claim", "text", "verdict", "published_verdict", "reason"]]),
+        "Comparisons (margin = our mean per-seed difference model − other; CI = Welch 95%):\n",
+        _table(rows[["claim", "statistic", "model", "relation", "other", "margin", "ci_lo", "ci_hi",
+                     "sd_model", "sd_other", "published_diff", "published_holds", "verdict",
+                     "reason"]], 5),
+        "## Table 3\n",
+        _table(t3),
+        "## Cells (Tables 1–2)\n",
+        _table(cells.drop(columns=["table"]).assign(lr=cells["lr"].map(lr_label))),
+    ]
+    return "\n".join(headline)

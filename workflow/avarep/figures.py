@@ -1,0 +1,107 @@
+"""Figures: the paper's Figure 5 (Table 3 per model) and BM against the learning rate.
+
+Every figure uses MODEL_COLOURS, so a model has the same colour everywhere, and marks the
+published values in black so ours and the paper's are told apart at a glance.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are files, never windows
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import atomic  # noqa: E402
+from .published import STATISTICS  # noqa: E402
+
+MODEL_COLOURS: dict[str, str] = {
+    "AVA1": "#1f77b4",
+    "AVA2": "#17becf",
+    "AVA3": "#2ca02c",
+    "AVA4": "#bcbd22",
+    "AVA5": "#9467bd",
+    "VAE": "#ff7f0e",
+    "GAN": "#d62728",
+}
+PUBLISHED_STYLE = {"color": "black", "marker": "D", "markersize": 5, "linestyle": "none"}
+
+
+def colour(model: str) -> str:
+    return MODEL_COLOURS.get(model, "grey")
+
+
+def _save(fig, path: str | os.PathLike, fmt: str) -> None:
+    # The atomic temporary file has no meaningful suffix, so the format is given explicitly.
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+
+
+def figure5(table3_df: pd.DataFrame, published_table3: pd.DataFrame,
+            path_png: str | os.PathLike, path_pdf: str | os.PathLike) -> None:
+    """Figure 5: one panel per Table 3 statistic, a bar per model, published values as ◆."""
+    models = list(table3_df.columns)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for ax, stat in zip(axes.flat, STATISTICS):
+        ours = [table3_df.at[stat, m] for m in models]
+        ax.bar(models, ours, color=[colour(m) for m in models], edgecolor="black", linewidth=0.5,
+               label="ours (bars)")
+        pub = [published_table3.at[stat, m] if m in published_table3.columns else math.nan
+               for m in models]
+        ax.plot(models, pub, label="published", **PUBLISHED_STYLE)
+        ax.set_title(stat)
+        ax.set_ylabel("BM" if stat != "SD" else "SD of BM")
+        ax.grid(axis="y", alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("model")
+    fig.suptitle("Figure 5: mean, maximum, minimum and SD of BM over the learning rates")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))  # room at the bottom for the shared legend
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False)
+    _save(fig, path_png, "png")
+    _save(fig, path_pdf, "pdf")
+    plt.close(fig)
+
+
+def _lr_axis(ax) -> None:
+    ax.set_xscale("log")
+    ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    ax.xaxis.set_major_locator(mticker.FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(mticker.FixedFormatter([f"{t:g}" for t in ticks]))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+    ax.set_xlabel("learning rate γ (log scale)")
+
+
+def bm_vs_lr(long_df: pd.DataFrame, published: pd.DataFrame, model: str,
+             path_png: str | os.PathLike) -> None:
+    """One model's BM against γ: our mean over seeds, min-max band, published ◆, diverged ×."""
+    runs = long_df[long_df["model"] == model]
+    ok = runs[runs["status"] == "ok"].groupby("lr")["bm"].agg(["mean", "min", "max", "count"])
+    diverged = runs[runs["status"] == "diverged"].groupby("lr").size()
+    pub = published[published["model"] == model].sort_values("lr")
+    n_seeds = runs["seed"].nunique()
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    c = colour(model)
+    ax.fill_between(ok.index, ok["min"], ok["max"], color=c, alpha=0.25, linewidth=0,
+                    label="ours: min–max over seeds")
+    ax.plot(ok.index, ok["mean"], color=c, marker="o", markersize=3, label="ours: mean over seeds")
+    ax.plot(pub["lr"], pub["bm"], label="published", **PUBLISHED_STYLE)
+    if len(diverged):
+        # Diverged seeds have no BM: mark their γ on the bottom edge, with the count.
+        ax.plot(diverged.index, [0.02] * len(diverged), transform=ax.get_xaxis_transform(),
+                color="red", marker="x", linestyle="none", clip_on=False, label="diverged seed(s)")
+        for lr, n in diverged.items():
+            ax.annotate(str(n), (lr, 0.05), xycoords=ax.get_xaxis_transform(), color="red",
+                        ha="center", fontsize=8)
+    _lr_axis(ax)
+    ax.set_ylabel("BM")
+    ax.set_title(f"{model}: BM against the learning rate ({n_seeds} seed{'s' * (n_seeds != 1)})")
+    ax.grid(alpha=0.3, which="major")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    _save(fig, path_png, "png")
+    plt.close(fig)

@@ -1,0 +1,60 @@
+"""Rule entry point: compare bm.csv with the published numbers and judge the paper's claims.
+
+    check.py --bm DIR/bm.csv --outdir DIR/check [--strict]
+
+Writes cells.csv (per cell), table3.csv (per statistic and model), claims.csv (per atomic
+comparison), verdicts.csv (per claim, 6 = all of 1-5) and summary.md. With --strict it exits 1
+after writing when any published cell lies outside the rule, naming each.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/, for `import avarep`
+
+from avarep import atomic, check, published, tables  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bm", required=True, type=Path, help="bm.csv written by aggregate.py")
+    parser.add_argument("--outdir", required=True, type=Path)
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 if any published cell is outside the rule")
+    return parser.parse_args(argv)
+
+
+def run(bm_path: Path, outdir: Path) -> list[str]:
+    """Write every check output; return the failing cells (for --strict)."""
+    long = tables.read_bm(bm_path)
+    dataset, protocol = tables.experiment_of(long)
+    pub_t3 = published.load_table3()
+    cells = check.cell_diff(tables.table12(long), published.load_bm())
+    t3 = check.table3_diff(long, pub_t3)
+    rows = check.claim_rows(long, published.load_claims(), pub_t3)
+    verdicts = check.claim_verdicts(rows)
+    for name, frame in (("cells", cells), ("table3", t3), ("claims", rows), ("verdicts", verdicts)):
+        atomic.write_text(outdir / f"{name}.csv", frame.to_csv(index=False))
+    atomic.write_text(outdir / "summary.md",
+                      check.summary_markdown(cells, t3, rows, verdicts, dataset, protocol))
+    return check.failing_cells(cells)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        failing = run(args.bm, args.outdir)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.strict and failing:
+        print(f"strict: {len(failing)} cell(s) outside the rule:", file=sys.stderr)
+        for line in failing:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
