@@ -334,8 +334,11 @@ class AuthorModel:
         else:
             scale = np.sqrt(self.variance)
             z = self.mu[:, None, None, :] + scale[:, None, None, :] * r[None]
-        out = self.nets.decoder.output(z.reshape(3, n_images * k, LATENT_DIM))
-        return np.moveaxis(out.reshape(3, n_images, k, n_pixels), 0, -1).astype(np.float64)
+        generated = np.empty((n_images, k, n_pixels, 3))
+        with np.errstate(over="ignore", under="ignore"):
+            for i in range(n_images):  # one test image at a time: cache-sized temporaries
+                generated[i] = np.moveaxis(self.nets.decoder.output(z[:, i]), 0, -1)
+        return generated
 
 
 def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:

@@ -1,0 +1,494 @@
+"""Protocol ``paper``: the seven models as the paper's equations define them (spec section 6).
+
+Ordinary RGB MLPs with seeded framework-default initialisation; every update injects the
+paper's output-layer error and back-propagates it through the network (plain gradient
+back-propagation with the weights *before* the update, i.e. exactly what autograd would give
+for the surrogate ``-(e.detach() * y).sum()``; the tests check it against an independent
+autograd formulation). The backward pass is written out by hand only for speed: a rank-1
+in-place update of a 100 x 19200 weight matrix is ~10x faster than autograd's gradient
+tensor plus a separate ``sub_``.
+
+Choices the paper leaves open
+=============================
+Every choice below is made here and nowhere else; :data:`CHOICES` holds the same text so the
+README can quote it.
+
+* ``input_layout``: an image (P, 3) enters a network as 3P values, **interleaved**
+  (r0, g0, b0, r1, g1, b1, ...), i.e. the row-major (P, 3) array flattened; decoder outputs
+  are read back the same way.
+* ``hidden_sizes``: spec 5.1's rule applied to the *per-pixel* counts, hidden(P, n) from
+  :func:`avarep.layers.hidden_sizes` (not hidden(3P, n)): encoder 3P -> hidden(P, n) ->
+  (mu: n, sigma2: n); decoder n -> reversed -> 3P; d: 3P -> encoder's hidden -> 1;
+  D: n -> decoder's hidden -> 1. 100x64: encoder 19200->100->20, decoder 10->100->19200,
+  d 19200->100->1, D 10->100->1; GAN generator 10->100->19200, discriminator 19200->100->1.
+* ``init``: torch's ``nn.Linear`` default, drawn from the cell's seed: weights and biases
+  U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in float64 (then cast to the working dtype) from
+  a ``torch.Generator`` seeded by ``rng.integers(2**63)``.
+* ``activations``: logistic sigmoid on hidden layers, decoder/generator output and both
+  discriminator outputs; mu linear (so a_f' = 1 at the mu outputs, also in lean encode);
+  sigma2 = softplus(u) = log(1 + e^u) (computed as logaddexp(u, 0)), a_f' = sigmoid(u).
+  a'(y) for a logistic output y is y(1 - y) ("derivative at the neuron's output value").
+* ``error_injection``: for the encoder and decoder the spec gives an error e *without* the
+  derivative factor (its delta is e * a'): e is injected on the output y and the a' factor
+  comes from back-propagation. For d and D the spec's output errors
+  a'(d(x))/d(x), -a'(d(x'))/(1-d(x')) and the lean terms a_d'(d0)*Sum... already *contain*
+  the derivative factor (they are d/du of log d(x), log(1 - d(x')), i.e. deltas at the
+  output neuron's net input); they are injected at the net input, not multiplied by a' again.
+* ``step_order``: per image: encoder, decoder, d, D (Gauss-Seidel: each player uses the
+  others' current, i.e. already-updated-this-step, parameters).
+  - encoder: mu(x), sigma2(x) from the current encoder; with D, D0 = D(mu(x')) with
+    x' = g(z) (current decoder) and z = mu(x) + sqrt(sigma2(x)) r from the same forward pass.
+  - decoder: z = mu(x) + sqrt(sigma2(x)) r from the **updated** encoder (re-encoded), with the
+    **same r** as the encoder step (one r ~ N(0, I_n) per image); x' = g(z) and d0 = d(x')
+    with the current (not yet updated) d.
+  - d: x' = g(z) from the **updated** decoder (same z); real pass on x, fake pass on x'; the
+    lean term uses this x' and d0 = d(x') of this fake pass.
+  - D: mu(x) from the updated encoder (real), mu(x') by re-encoding the x' of the updated
+    decoder (fake); the lean term uses these and D0 = D(mu(x')) of this fake pass.
+  - GAN: one z ~ N(0, I_n) per image; generator step (x' = g(z), d0 = d(x') with the
+    current d), then d step on x vs g(z) from the updated generator (same z).
+  Real and fake passes of d (or D) are computed as one batch of two and their two
+  parameter updates are summed (each back-propagated through its own pass).
+* ``eps``: probabilities p of d and D are clamped into [eps, 1 - eps] before any division
+  a'(p)/p or a'(p)/(1 - p) (and a' is then taken at the clamped p), eps = 1e-7 (both dtypes).
+  Lean terms, which divide by nothing, use the unclamped p.
+* ``sigma2_min``: 1/sigma2 in the sigma2 error uses max(sigma2, 1e-12); sqrt(sigma2) in z uses
+  sigma2 as it is (softplus >= 0).
+* ``divergence``: any non-finite output, error or (at the end) parameter raises
+  :class:`~avarep.protocols.Diverged`; so does a non-finite generated image.
+* ``generation``: for test image i, encode x_i with the trained encoder and decode
+  z = mu(x_i) + sqrt(sigma2(x_i)) r for k fresh r; GAN: z ~ N(0, I_n). No retraining.
+* ``randomness``: a fresh ``torch.Generator`` (CPU, also for CUDA runs, so results do not
+  depend on the device's RNG) seeded from ``rng.integers(2**63)`` once for initialisation +
+  training and once per ``generate`` call; torch's global RNG is never used.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..layers import hidden_sizes
+from ..sweep import LATENT_DIM, MODELS
+from . import Diverged
+
+#: Probability clamp before a division (see module docstring, ``eps``).
+EPS = 1e-7
+#: Lower bound of sigma2 where 1/sigma2 is taken.
+SIGMA2_MIN = 1e-12
+
+CHOICES: dict[str, str] = {
+    "input_layout": "interleaved: (P, 3) row-major flattened to 3P = r0,g0,b0,r1,g1,b1,...",
+    "hidden_sizes": "spec 5.1 rule on per-pixel counts: hidden(P, n); decoder reversed; "
+    "d uses the encoder's hidden, D the decoder's (100x64: 19200->100->20, 10->100->19200, "
+    "19200->100->1, 10->100->1)",
+    "init": "torch nn.Linear default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and "
+    "biases, drawn in float64 from a torch.Generator seeded by rng.integers(2**63)",
+    "activations": "sigmoid on hidden layers, decoder output, d and D outputs; mu linear; "
+    "sigma2 softplus; a'(y) = y(1-y) for a logistic output y",
+    "error_injection": "encoder/decoder errors are injected on the output and multiplied by "
+    "a' through back-propagation; the d/D errors (a'(p)/p, -a'(p)/(1-p), lean terms) already "
+    "contain a' and are injected at the output neuron's net input",
+    "step_order": "encoder, decoder, d, D per image, each using the others' current "
+    "(already updated) parameters; one r per image shared by the encoder and decoder steps; "
+    "decoder z from the updated encoder; d and D fakes from the updated decoder",
+    "gan_step": "one z ~ N(0, I) per image; generator trained only by a_d'(d0)/(1-d0) with "
+    "d0 = d(g(z)); then d on x vs g(z) from the updated generator",
+    "eps": f"probabilities clamped into [{EPS}, 1-{EPS}] before a'(p)/p or a'(p)/(1-p)",
+    "sigma2_min": f"1/sigma2 uses max(sigma2, {SIGMA2_MIN})",
+    "generation": "encode the test image, z = mu + sqrt(sigma2) r for k fresh r; GAN z ~ N(0,I)",
+    "randomness": "torch.Generator (CPU) seeded from rng.integers(2**63) for init+training "
+    "and once per generate call; torch's global RNG untouched",
+}
+
+#: Which terms each model has (spec 5.3's table, read with section 6's mathematics).
+FLAGS: dict[str, dict[str, bool]] = {
+    "AVA1": dict(d=True, lean_decode=False, D=False, lean_encode=False),
+    "AVA2": dict(d=True, lean_decode=True, D=False, lean_encode=False),
+    "AVA3": dict(d=False, lean_decode=False, D=True, lean_encode=False),
+    "AVA4": dict(d=False, lean_decode=False, D=True, lean_encode=True),
+    "AVA5": dict(d=True, lean_decode=True, D=True, lean_encode=True),
+    "VAE": dict(d=False, lean_decode=False, D=False, lean_encode=False),
+    "GAN": dict(d=True, lean_decode=False, D=False, lean_encode=False),
+}
+assert set(FLAGS) == set(MODELS)
+
+DEFAULTS = {"dtype": "float64", "device": "cpu", "threads": 1}
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+# ------------------------------------------------------------------------------------ options
+
+
+def check_options(options: dict) -> dict:
+    """Validate the ``paper`` protocol's options and fill defaults (JSON-serialisable)."""
+    if not isinstance(options, dict):
+        raise ValueError(f"paper protocol options must be a mapping, got {type(options).__name__}")
+    unknown = sorted(set(options) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"unknown paper protocol option {unknown[0]!r}; expected {', '.join(sorted(DEFAULTS))}"
+        )
+    merged = {**DEFAULTS, **options}
+    if merged["dtype"] not in _DTYPES:
+        raise ValueError(f"option 'dtype' must be 'float64' or 'float32', got {merged['dtype']!r}")
+    device = merged["device"]
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ValueError(f"option 'device' must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"option 'device' is {device!r} but CUDA is not available to torch "
+                f"{torch.__version__} on this machine; use device 'cpu'"
+            )
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(
+                f"option 'device' is {device!r} but only {torch.cuda.device_count()} "
+                "CUDA device(s) are visible"
+            )
+    threads = merged["threads"]
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"option 'threads' must be a positive integer, got {threads!r}")
+    return {"dtype": merged["dtype"], "device": device, "threads": int(threads)}
+
+
+# --------------------------------------------------------------------------------- networks
+
+
+def logistic_prime(y: torch.Tensor) -> torch.Tensor:
+    """a'(y) of the logistic sigmoid expressed through its output y."""
+    return y * (1.0 - y)
+
+
+class MLP:
+    """A fully connected network: sigmoid hidden layers, a chosen output activation.
+
+    ``output`` is ``"sigmoid"`` (decoder, d, D) or ``"encoder"`` (the first ``n`` outputs
+    linear = mu, the last ``n`` softplus = sigma2). :meth:`weight` gives layer i's weight as
+    (out, in) like nn.Linear; a layer wider at its output is *stored* transposed (in, out),
+    which only makes the 1-row matrix products fast (x @ W^T with W (19200, 100) is ~4x
+    slower than x @ W^T stored as (100, 19200)).
+    """
+
+    def __init__(self, sizes, output, gen, dtype, device):
+        self.sizes = list(sizes)
+        self.output = output
+        self.stored, self.biases, self.transposed = [], [], []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            bound = 1.0 / math.sqrt(fan_in)
+            w = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+            b = (torch.rand(fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+            t = fan_out > fan_in
+            self.transposed.append(t)
+            self.stored.append((w.t() if t else w).contiguous().to(device=device, dtype=dtype))
+            self.biases.append(b.to(device=device, dtype=dtype))
+
+    def weight(self, i):
+        """Layer i's weight as an (out, in) view (writable: ``copy_`` into it works)."""
+        return self.stored[i].t() if self.transposed[i] else self.stored[i]
+
+    def parameters(self):
+        for i, b in enumerate(self.biases):
+            yield self.weight(i)
+            yield b
+
+    def forward(self, x):
+        """x: (B, in). Returns (activations of every layer's input, net input u, output y)."""
+        acts = [x]
+        h = x
+        last = len(self.stored) - 1
+        for i, (w, b, t) in enumerate(zip(self.stored, self.biases, self.transposed)):
+            if t:
+                u = torch.addmm(b, h, w)
+            elif h.shape[0] == 1:
+                u = torch.addmv(b, w, h[0]).unsqueeze(0)
+            else:
+                u = torch.addmm(b, h, w.t())
+            if i < last:
+                h = torch.sigmoid(u)
+                acts.append(h)
+        if self.output == "sigmoid":
+            y = torch.sigmoid(u)
+        else:
+            n = u.shape[1] // 2
+            zero = torch.zeros((), dtype=u.dtype, device=u.device)
+            y = torch.cat([u[:, :n], torch.logaddexp(u[:, n:], zero)], 1)  # mu | softplus
+        return acts, u, y
+
+    def __call__(self, x):
+        return self.forward(x)[2]
+
+    def update(self, acts, delta, lr):
+        """Gradient *ascent* step theta += lr * delta . d u / d theta, back-propagated through
+        the sigmoid hidden layers with the pre-update weights. ``delta``: (B, out) at the
+        output neuron's net input; the rows of a batch are summed."""
+        for i in range(len(self.stored) - 1, -1, -1):
+            w, b, t, h = self.stored[i], self.biases[i], self.transposed[i], acts[i]
+            below = None
+            if i > 0:
+                below = (delta @ (w.t() if t else w)) * (h * (1.0 - h))
+            if delta.shape[0] == 1:
+                if t:
+                    w.addr_(h[0], delta[0], alpha=lr)
+                else:
+                    w.addr_(delta[0], h[0], alpha=lr)
+                b.add_(delta[0], alpha=lr)
+            else:
+                if t:
+                    w.addmm_(h.t(), delta, alpha=lr)
+                else:
+                    w.addmm_(delta.t(), h, alpha=lr)
+                b.add_(delta.sum(0), alpha=lr)
+            delta = below
+
+
+def _check(name, *tensors):
+    for t in tensors:
+        if not bool(torch.isfinite(t).all()):
+            raise Diverged(f"paper protocol: non-finite {name}")
+
+
+# ------------------------------------------------------------------------------------ models
+
+
+@dataclass
+class PaperModel:
+    """One model of the ``paper`` protocol: its networks, its flags and its training step."""
+
+    model: str
+    n_in: int  # 3P
+    latent: int
+    hidden: list  # encoder's hidden sizes (decoder's are reversed)
+    gen: torch.Generator
+    dtype: torch.dtype
+    device: torch.device
+
+    def __post_init__(self):
+        if self.model not in FLAGS:
+            raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}")
+        self.flags = FLAGS[self.model]
+        self.is_gan = self.model == "GAN"
+        enc_hidden, dec_hidden = list(self.hidden), list(reversed(self.hidden))
+        mk = lambda sizes, out: MLP(sizes, out, self.gen, self.dtype, self.device)  # noqa: E731
+        # Construction order fixes the initial draws: encoder, decoder, d, D.
+        self.encoder = (
+            None if self.is_gan else mk([self.n_in, *enc_hidden, 2 * self.latent], "encoder")
+        )
+        self.decoder = mk([self.latent, *dec_hidden, self.n_in], "sigmoid")
+        self.d = mk([self.n_in, *enc_hidden, 1], "sigmoid") if self.flags["d"] else None
+        self.D = mk([self.latent, *dec_hidden, 1], "sigmoid") if self.flags["D"] else None
+        zero = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._clamped = {"probability": zero.clone(), "sigma2": zero.clone()}
+        self._pending = []  # (name, tensor) to check for finiteness at the end of the step
+        self._last, self._last_disc = {}, {}  # diagnostics of the last step (tensors)
+        self.steps = 0
+
+    @property
+    def clamped(self) -> dict:
+        return {k: int(v) for k, v in self._clamped.items()}
+
+    def _watch(self, name, *tensors):
+        self._pending.extend((name, t) for t in tensors)
+
+    def _check_pending(self):
+        """One finiteness check per step (one device sync); name the culprit on failure."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        flat = torch.cat([t.reshape(-1) for _, t in pending])
+        if not bool(torch.isfinite(flat).all()):
+            for name, t in pending:
+                if not bool(torch.isfinite(t).all()):
+                    raise Diverged(f"paper protocol: non-finite {name} at step {self.steps + 1}")
+            raise Diverged(f"paper protocol: non-finite value at step {self.steps + 1}")
+
+    def networks(self):
+        return {k: v for k, v in (("encoder", self.encoder), ("decoder", self.decoder),
+                                  ("d", self.d), ("D", self.D)) if v is not None}
+
+    # -- helpers
+    def _clamp_p(self, p):
+        c = p.clamp(EPS, 1.0 - EPS)
+        self._clamped["probability"] += (c != p).sum()
+        return c
+
+    def _adv(self, p):
+        """a'(p)/(1 - p) at the clamped probability (the generator-side adversarial error)."""
+        c = self._clamp_p(p)
+        return logistic_prime(c) / (1.0 - c)
+
+    def _encode(self, x):
+        acts, u, y = self.encoder.forward(x)
+        return acts, u, y[:, : self.latent], y[:, self.latent:]
+
+    # -- one step
+    def step(self, x, r, lr):
+        """One online step on image x (1, 3P) with the normal draw r (1, n)."""
+        if self.is_gan:
+            return self._gan_step(x, r, lr)
+        f = self.flags
+        n = self.latent
+        # ---- encoder
+        acts, u, mu, s2 = self._encode(x)
+        z = mu + torch.sqrt(s2) * r
+        e_mu = -mu
+        if f["D"]:
+            xf = self.decoder(z)
+            mu_f = self._encode(xf)[2]
+            D0 = self.D(mu_f)
+            self._watch("D(mu(x')) in the encoder step", D0)
+            e_mu = e_mu + self._adv(D0)
+        s2c = s2.clamp_min(SIGMA2_MIN)
+        self._clamped["sigma2"] += (s2c != s2).sum()
+        e_s2 = -0.5 * (1.0 - 1.0 / s2c)
+        # a_f' = 1 at the (linear) mu outputs, softplus'(u) = sigmoid(u) at the sigma2 outputs
+        delta = torch.cat([e_mu, e_s2 * torch.sigmoid(u[:, n:])], 1)
+        self._watch("encoder output or error", mu, s2, delta)
+        self.encoder.update(acts, delta, lr)
+        # ---- decoder (z from the updated encoder, same r)
+        _, _, mu, s2 = self._encode(x)
+        z = mu + torch.sqrt(s2) * r
+        acts, _, xf = self.decoder.forward(z)
+        e = x - xf
+        if f["d"]:
+            d0 = self.d(xf)
+            self._watch("d(x') in the decoder step", d0)
+            e = e + self._adv(d0)
+        delta = e * logistic_prime(xf)
+        self._watch("decoder output or error", delta)
+        self.decoder.update(acts, delta, lr)
+        xf = None  # the decoder changed
+        # ---- d
+        if f["d"]:
+            xf = self.decoder(z)
+            lean = (x - xf) * logistic_prime(xf) if f["lean_decode"] else None
+            self._train_disc(self.d, x, xf, lr, lean=lean, name="d")
+        # ---- D (encoder already updated: mu is current)
+        if f["D"]:
+            if xf is None:
+                xf = self.decoder(z)
+            mu_f = self._encode(xf)[2]
+            lean = (mu - mu_f) if f["lean_encode"] else None  # a_f' = 1: mu is linear
+            self._train_disc(self.D, mu, mu_f, lr, lean=lean, name="D")
+        self._check_pending()
+        self.steps += 1
+        self._last = {"mean_sigma2": s2.mean(), "mean_abs_mu": mu.abs().mean()}
+
+    def _train_disc(self, net, real, fake, lr, lean, name):
+        """Real pass error a'(p)/p, fake pass -a'(p)/(1-p) (+ a'(p_fake) * Sum(lean)); both
+        are deltas at the output's net input (they already contain a')."""
+        acts, _, p = net.forward(torch.cat([real, fake], 0))
+        self._watch(f"{name} output", p)
+        c = self._clamp_p(p)
+        delta = torch.empty_like(p)
+        delta[0] = logistic_prime(c[0]) / c[0]
+        delta[1] = -logistic_prime(c[1]) / (1.0 - c[1])
+        if lean is not None:
+            delta[1] += logistic_prime(p[1]) * lean.sum()
+        self._watch(f"{name} error", delta)
+        net.update(acts, delta, lr)
+        self._last_disc[name] = p
+
+    def _gan_step(self, x, z, lr):
+        acts, _, xf = self.decoder.forward(z)
+        d0 = self.d(xf)
+        self._watch("generator output or d(x')", d0)
+        delta = self._adv(d0) * logistic_prime(xf)  # adversarial error only, no reconstruction
+        self._watch("generator error", delta)
+        self.decoder.update(acts, delta, lr)
+        xf = self.decoder(z)
+        self._train_disc(self.d, x, xf, lr, lean=None, name="d")
+        self._check_pending()
+        self.steps += 1
+
+    # -- generation
+    def sample(self, x, k, gen):
+        """(N, 3P) test images -> (N, k, 3P) generated images (same dtype/device)."""
+        N = x.shape[0]
+        r = torch.randn(N, k, self.latent, generator=gen, dtype=torch.float64).to(x.device, x.dtype)
+        if self.is_gan:
+            z = r
+        else:
+            _, _, mu, s2 = self._encode(x)
+            _check("encoder output at generation", mu, s2)
+            z = mu[:, None, :] + torch.sqrt(s2)[:, None, :] * r
+        out = self.decoder(z.reshape(N * k, self.latent))
+        return out.reshape(N, k, -1)
+
+
+class TrainedModel:
+    """A trained ``paper`` model: ``generate`` for BM and ``log`` (JSON-serialisable)."""
+
+    def __init__(self, model: PaperModel, options: dict):
+        self.model = model
+        self.options = options
+        m = model
+        clamped = m.clamped
+        self.log = {
+            "model": m.model,
+            "steps": m.steps,
+            "clamped_probabilities": clamped["probability"],
+            "clamped_sigma2": clamped["sigma2"],
+            "clamping_happened": bool(clamped["probability"] or clamped["sigma2"]),
+        }
+        for key, value in sorted(m._last.items()):
+            self.log[f"last_{key}"] = float(value)
+        for name, p in sorted(m._last_disc.items()):
+            # the last step's discriminator outputs on its real and fake inputs
+            self.log[f"last_{name}_real"] = float(p[0, 0])
+            self.log[f"last_{name}_fake"] = float(p[1, 0])
+
+    def generate(self, test_images, k, rng):
+        test_images = np.asarray(test_images, dtype=np.float64)
+        N, P, C = test_images.shape
+        if C != 3 or 3 * P != self.model.n_in:
+            raise ValueError(
+                f"test images {test_images.shape} do not fit a model of {self.model.n_in} inputs"
+            )
+        torch.set_num_threads(self.options["threads"])
+        gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
+        m = self.model
+        x = torch.tensor(test_images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
+        with torch.no_grad():
+            out = self.model.sample(x, int(k), gen)
+        out = out.to("cpu", torch.float64).numpy().reshape(N, int(k), P, 3)
+        if not np.all(np.isfinite(out)):
+            raise Diverged("paper protocol: non-finite generated image")
+        return out
+
+
+def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None):
+    """Construct a model (parameters initialised from the seed). ``hidden`` overrides the
+    encoder's hidden sizes (tests only); default hidden_sizes(n_in // 3, latent)."""
+    gen = rng_or_gen
+    if isinstance(rng_or_gen, np.random.Generator):
+        gen = torch.Generator().manual_seed(int(rng_or_gen.integers(2**63)))
+    if hidden is None:
+        hidden = hidden_sizes(n_in // 3, latent)
+    return PaperModel(model, n_in, latent, list(hidden), gen,
+                      _DTYPES[options["dtype"]], torch.device(options["device"]))
+
+
+def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
+    """One online pass over ``images`` (N, P, 3) in order, one step per image, fixed ``lr``."""
+    options = check_options(dict(options))
+    torch.set_num_threads(options["threads"])
+    images = np.asarray(images, dtype=np.float64)
+    N, P, C = images.shape
+    if C != 3:
+        raise ValueError(f"images must be (N, P, 3), got {images.shape}")
+    m = build(model, 3 * P, rng, options, latent=latent, hidden=hidden)
+    lr = float(lr)
+    with torch.no_grad():
+        x_all = torch.tensor(images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
+        r_all = torch.randn(N, latent, generator=m.gen, dtype=torch.float64).to(m.device, m.dtype)
+        for i in range(N):
+            m.step(x_all[i : i + 1], r_all[i : i + 1], lr)
+        for name, net in m.networks().items():
+            _check(f"{name} parameters after training", *net.parameters())
+    return TrainedModel(m, options)
