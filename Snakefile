@@ -18,6 +18,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/cells.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/check.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:

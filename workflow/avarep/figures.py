@@ -35,7 +35,7 @@ def colour(model: str) -> str:
     return MODEL_COLOURS.get(model, "grey")
 
 
-def _save(fig, path: str | os.PathLike, fmt: str) -> None:
+def save_figure(fig, path: str | os.PathLike, fmt: str) -> None:
     # The atomic temporary file has no meaningful suffix, so the format is given explicitly.
     with atomic.atomic_path(path) as tmp:
         fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
@@ -61,12 +61,12 @@ def figure5(table3_df: pd.DataFrame, published_table3: pd.DataFrame,
     fig.suptitle("Figure 5: mean, maximum, minimum and SD of BM over the learning rates")
     fig.tight_layout(rect=(0, 0.05, 1, 1))  # room at the bottom for the shared legend
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False)
-    _save(fig, path_png, "png")
-    _save(fig, path_pdf, "pdf")
+    save_figure(fig, path_png, "png")
+    save_figure(fig, path_pdf, "pdf")
     plt.close(fig)
 
 
-def _lr_axis(ax) -> None:
+def lr_axis(ax) -> None:
     ax.set_xscale("log")
     ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
     ax.xaxis.set_major_locator(mticker.FixedLocator(ticks))
@@ -97,11 +97,11 @@ def bm_vs_lr(long_df: pd.DataFrame, published: pd.DataFrame, model: str,
         for lr, n in diverged.items():
             ax.annotate(str(n), (lr, 0.05), xycoords=ax.get_xaxis_transform(), color="red",
                         ha="center", fontsize=8)
-    _lr_axis(ax)
+    lr_axis(ax)
     ax.set_ylabel("BM")
     ax.set_title(f"{model}: BM against the learning rate ({n_seeds} seed{'s' * (n_seeds != 1)})")
     ax.grid(alpha=0.3, which="major")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    _save(fig, path_png, "png")
+    save_figure(fig, path_png, "png")
     plt.close(fig)

@@ -28,7 +28,7 @@ rule train_cell:
         seeds=" ".join(str(seed) for seed in SEEDS),
         options=lambda wildcards: protocol_options(wildcards.protocol),
         dataset=DATASET,
-        device=config["device"],
+        device=lambda wildcards: cell_device(wildcards.protocol),
     shell:
         # Pin every BLAS/OpenMP pool to the job's threads: no oversubscription under --cores N.
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"

@@ -57,6 +57,26 @@ def cell_records(protocol):
     )
 
 
+def cell_device(protocol):
+    """The author protocol is numpy on the CPU (its collapsed networks do O(P) work per step)."""
+    return "cpu" if protocol == "author" else config["device"]
+
+
+def check_device():
+    """Fail before any job when CUDA is asked for on a machine without it."""
+    if config["device"] == "cpu" or "paper" not in PROTOCOLS:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise WorkflowError(
+            f"config key 'device': {config['device']} was asked for, but torch finds no CUDA device here"
+        )
+
+
+check_device()
+
+
 def protocol_options(protocol):
     """The protocol-specific options that the config carries (hashed into each cell)."""
     options = {"dtype": config["dtype"]}
@@ -76,6 +96,7 @@ def aggregate_outputs(protocol):
     ]
 
 
+COMPARE_FILES = ["compare.csv", "compare.png", "summary.md"]
 CHECK_FILES = ["cells.csv", "table3.csv", "claims.csv", "verdicts.csv", "summary.md"]
 
 
@@ -84,6 +105,8 @@ def final_outputs():
     for protocol in PROTOCOLS:
         outputs += aggregate_outputs(protocol)
         outputs += [f"{RESULTS}/{protocol}/check/{name}" for name in CHECK_FILES]
+    if len(PROTOCOLS) > 1:
+        outputs += [f"{RESULTS}/compare/{name}" for name in COMPARE_FILES]
     return outputs
 
 
