@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import tables
+from . import equivalence, tables
 from .published import DERIVED_CLAIM, DERIVED_FROM, STATISTICS
 from .sweep import LEARNING_RATES, lr_label
 
@@ -255,7 +255,8 @@ def _inside_count(frame: pd.DataFrame) -> str:
             + (f" ({len(frame) - len(judged)} not judged)" if len(judged) < len(frame) else ""))
 
 
-def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str) -> str:
+def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str,
+                     equivalences: pd.DataFrame | None = None) -> str:
     ran = cells[cells["published"].notna()]
     per_model = ran.groupby("model", sort=False)["abs_delta"].mean()
     per_model = per_model.reindex(tables.ordered_models(per_model.index))
@@ -266,6 +267,9 @@ def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str) -> 
         f"* Cells: **{_inside_count(ran)}**",
         f"* Table 3: **{_inside_count(t3)}**",
         "* Claims: " + ", ".join(f"{r['claim']}: **{r['verdict']}**" for r in verdicts.to_dict("records")),
+        *([] if equivalences is None or equivalences.empty else [
+            "* Equivalences: " + ", ".join(
+                f"{r['pair']} **{r['verdict']}** ({r['seeds']} seeds)" for r in equivalences.to_dict("records"))]),
         "",
         "Mean |Δ| per model:\n",
         _table(pd.DataFrame({"model": per_model.index, "mean |Δ|": per_model.to_numpy()})),
@@ -276,6 +280,7 @@ def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str) -> 
         _table(rows[["claim", "statistic", "model", "relation", "other", "margin", "ci_lo", "ci_hi",
                      "sd_model", "sd_other", "published_diff", "published_holds", "verdict",
                      "reason"]], 5),
+        equivalence.markdown(equivalences if equivalences is not None else pd.DataFrame()),
         "## Table 3\n",
         _table(t3),
         "## Cells (Tables 1–2)\n",

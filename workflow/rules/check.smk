@@ -13,11 +13,12 @@ rule check:
         table3=f"{RESULTS}/{{protocol}}/check/table3.csv",
         claims=f"{RESULTS}/{{protocol}}/check/claims.csv",
         verdicts=f"{RESULTS}/{{protocol}}/check/verdicts.csv",
+        equivalence=f"{RESULTS}/{{protocol}}/check/equivalence.csv",
         summary=report(
             f"{RESULTS}/{{protocol}}/check/summary.md",
             caption="../report/check_summary.rst",
-            category="Check against the paper",
-            labels={"protocol": "{protocol}"},
+            category="7 Check against the paper",
+            labels={"table": "summary (Markdown, download)", "protocol": "{protocol}"},
         ),
     log:
         f"{RESULTS}/{{protocol}}/logs/check.log",

@@ -3,7 +3,8 @@
     check.py --bm DIR/bm.csv --outdir DIR/check [--strict]
 
 Writes cells.csv (per cell), table3.csv (per statistic and model), claims.csv (per atomic
-comparison), verdicts.csv (per claim, 6 = all of 1-5) and summary.md. With --strict it exits 1
+comparison), verdicts.csv (per claim, 6 = all of 1-5), equivalence.csv (AVA2 vs AVA1 and
+AVA4 vs AVA3 per learning rate) and summary.md. With --strict it exits 1
 after writing when any published cell lies outside the rule, naming each.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/, for `import avarep`
 
-from avarep import atomic, check, published, tables  # noqa: E402
+from avarep import atomic, check, equivalence, published, tables  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -34,10 +35,13 @@ def run(bm_path: Path, outdir: Path) -> list[str]:
     t3 = check.table3_diff(long, pub_t3)
     rows = check.claim_rows(long, published.load_claims(), pub_t3)
     verdicts = check.claim_verdicts(rows)
-    for name, frame in (("cells", cells), ("table3", t3), ("claims", rows), ("verdicts", verdicts)):
+    per_lr, pairs = equivalence.equivalence(long)
+    outputs = (("cells", cells), ("table3", t3), ("claims", rows), ("verdicts", verdicts),
+               ("equivalence", per_lr))
+    for name, frame in outputs:
         atomic.write_text(outdir / f"{name}.csv", frame.to_csv(index=False))
     atomic.write_text(outdir / "summary.md",
-                      check.summary_markdown(cells, t3, rows, verdicts, dataset, protocol))
+                      check.summary_markdown(cells, t3, rows, verdicts, dataset, protocol, pairs))
     return check.failing_cells(cells)
 
 

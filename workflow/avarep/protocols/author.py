@@ -27,6 +27,7 @@ tests prove it equal, to rounding, to the full computation on the real layer siz
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,7 +44,14 @@ DEFAULT_OPTIONS = {
     "author_build": "2023-12",
     "dtype": "float64",
     "collapse_hidden": True,
+    # Readings that spec 5.6 tried and rejected; each is off by default and none contains a
+    # constant fitted to the published numbers. The fidelity study runs each of them.
+    "adversarial_derivative": True,  # False: A(v) added without the f'(u) factor
+    "adversarial_source": "activation",  # "discriminator": the paper's a'(d0)/(1 - d0) term
+    "z_per_channel": False,  # True: an independent r per colour channel
+    "retrain_per_test_image": False,  # True: the 2024 code's fine-tuning before generation
 }
+SOURCES = ("activation", "discriminator")
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,11 @@ def check_options(options: dict) -> dict:
         raise ValueError(f"author_build must be one of {BUILDS}, got {merged['author_build']!r}")
     if merged["dtype"] not in ("float64", "float32"):
         raise ValueError(f"dtype must be float64 or float32, got {merged['dtype']!r}")
-    if not isinstance(merged["collapse_hidden"], bool):
-        raise ValueError("collapse_hidden must be true or false")
+    for key in ("collapse_hidden", "adversarial_derivative", "z_per_channel", "retrain_per_test_image"):
+        if not isinstance(merged[key], bool):
+            raise ValueError(f"{key} must be true or false, got {merged[key]!r}")
+    if merged["adversarial_source"] not in SOURCES:
+        raise ValueError(f"adversarial_source must be one of {SOURCES}, got {merged['adversarial_source']!r}")
     return merged
 
 
@@ -216,12 +227,14 @@ def build_networks(n_pixels: int, flags: Flags, dtype, collapse: bool) -> Networ
 class AuthorModel:
     """A model being trained under the author protocol; after training it generates."""
 
-    def __init__(self, model: str, n_pixels: int, options: dict):
+    def __init__(self, model: str, n_pixels: int, options: dict, lr: float | None = None):
         if model not in MODEL_FLAGS:
             raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
         self.model = model
         self.flags = MODEL_FLAGS[model]
         self.build = options["author_build"]
+        self.options = options
+        self.lr = lr  # kept for retrain_per_test_image
         self.dtype = np.dtype(options["dtype"])
         self.nets = build_networks(n_pixels, self.flags, self.dtype, options["collapse_hidden"])
         n = LATENT_DIM
@@ -243,14 +256,10 @@ class AuthorModel:
         encoder_pass = nets.encoder.forward(x)
         out = encoder_pass[-1]
         mu, variance = out[:, :n], out[:, n:]
-        slope = derivative_at_output(out)
         encoder_error = np.empty_like(out)
-        mu_error = -mu
-        if flags.encoder_adversarial:
-            mu_error = mu_error + adversarial_term(mu, self.build)
-        encoder_error[:, :n] = mu_error * slope[:, :n]
+        encoder_error[:, :n] = self._output_error(-mu, mu, flags.encoder_adversarial, "D")
         # The paper's "-I" part of the KL gradient is absent in the author's code.
-        encoder_error[:, n:] = 0.5 * (1.0 / variance) * slope[:, n:]
+        encoder_error[:, n:] = 0.5 * (1.0 / variance) * derivative_at_output(variance)
         nets.encoder.update_twice(encoder_pass, encoder_error, lr)
         self.mu, self.variance = mu, variance
 
@@ -282,12 +291,34 @@ class AuthorModel:
         """Single update of the decoder toward target x; returns the error it used."""
         decoder_pass = self.nets.decoder.forward(z)
         out = decoder_pass[-1]
-        error = x - out
-        if self.flags.decoder_adversarial:
-            error = error + adversarial_term(out, self.build)
-        error = error * derivative_at_output(out)
+        error = self._output_error(x - out, out, self.flags.decoder_adversarial, "d")
         self.nets.decoder.update(decoder_pass, error, lr)
         return error
+
+    def _output_error(self, base, out, adversarial: bool, discriminator: str):
+        """(base + A) f'(u) at an output layer; base f'(u) + A without the derivative factor."""
+        slope = derivative_at_output(out)
+        if not adversarial:
+            return base * slope
+        if self.options["adversarial_source"] == "activation":
+            term = adversarial_term(out, self.build)
+        else:
+            term = self._discriminator_term(out, discriminator)
+        if self.options["adversarial_derivative"]:
+            return (base + term) * slope
+        return base * slope + term
+
+    def _discriminator_term(self, out, discriminator: str):
+        """The paper's a'(d0) / (1 - d0), from the trained discriminator (a rejected reading).
+
+        d0 = d(x') for the decoder's current output x'; for the encoder D0 = D(mu(x')) with
+        the fake mu the encoder stored last (zeros before the first re-encoding).
+        """
+        if discriminator == "d":
+            d0 = self.nets.decoder_discriminator.output(out)
+        else:
+            d0 = self.nets.encoder_discriminator.output(self.mu)
+        return np.broadcast_to(safe_ratio(a_prime(d0, self.build), 1.0 - d0), out.shape)
 
     def _train_d(self, real, fake, lean_error, lr):
         self._train_discriminator(self.nets.decoder_discriminator, real, fake, lean_error, lr, "d")
@@ -304,14 +335,19 @@ class AuthorModel:
         self.log[f"{name}_real"] = real_out[:, 0].tolist()
         self.log[f"{name}_fake"] = fake_out[:, 0].tolist()
 
+    def _draw_r(self, rng, *shape):
+        """r ~ N(0, I): one draw shared by the three channels (or one each, a rejected reading)."""
+        if self.options["z_per_channel"]:
+            return rng.standard_normal((3, *shape, LATENT_DIM)).astype(self.dtype)
+        r = rng.standard_normal((*shape, LATENT_DIM)).astype(self.dtype)
+        return np.broadcast_to(r, (3, *r.shape))
+
     def _draw_z(self, rng):
-        """z = mu + sqrt(max(var, MIN)) r from the stored state; one r for all channels."""
-        r = rng.standard_normal(LATENT_DIM).astype(self.dtype)
-        return self.mu + np.sqrt(np.maximum(self.variance, MIN_VARIANCE)) * r
+        """z = mu + sqrt(max(var, MIN)) r from the stored state."""
+        return self.mu + np.sqrt(np.maximum(self.variance, MIN_VARIANCE)) * self._draw_r(rng)
 
     def _standard_z(self, rng):
-        r = rng.standard_normal(LATENT_DIM).astype(self.dtype)
-        return np.broadcast_to(r, (3, LATENT_DIM)).copy()
+        return np.array(self._draw_r(rng))
 
     def finish(self):
         """End of the pass: clamp the stored variance (spec 5.3) and check for divergence."""
@@ -325,29 +361,38 @@ class AuthorModel:
     def generate(self, test_images, k: int, rng):
         """K images per test image (spec 5.4); the test image itself is not encoded.
 
-        Returns (N, K, P, 3) float64.
+        Returns (N, K, P, 3) float64. With ``retrain_per_test_image`` (the 2024 code, a
+        rejected reading) a copy of the model first takes one training step on the test image.
         """
         n_images, n_pixels = test_images.shape[0], test_images.shape[1]
-        r = rng.standard_normal((n_images, k, LATENT_DIM)).astype(self.dtype)
-        if self.flags.gan:
-            z = np.broadcast_to(r, (3, *r.shape))
-        else:
-            scale = np.sqrt(self.variance)
-            z = self.mu[:, None, None, :] + scale[:, None, None, :] * r[None]
         generated = np.empty((n_images, k, n_pixels, 3))
         with np.errstate(over="ignore", under="ignore"):
             for i in range(n_images):  # one test image at a time: cache-sized temporaries
-                generated[i] = np.moveaxis(self.nets.decoder.output(z[:, i]), 0, -1)
+                model = self
+                if self.options["retrain_per_test_image"]:
+                    model = copy.deepcopy(self)
+                    model.step(channels_first(test_images[i], self.dtype), self.lr, rng)
+                    model.variance = np.maximum(model.variance, MIN_VARIANCE)
+                generated[i] = np.moveaxis(model._generate_for_one(k, rng), 0, -1)
         return generated
+
+    def _generate_for_one(self, k: int, rng):
+        r = self._draw_r(rng, k)
+        z = r if self.flags.gan else self.mu[:, None, :] + np.sqrt(self.variance)[:, None, :] * r
+        return self.nets.decoder.output(z)
+
+
+def channels_first(images, dtype):
+    """(..., P, 3) -> (..., 3, P): the per-channel networks work one channel per row."""
+    return np.ascontiguousarray(np.moveaxis(images, -1, -2), dtype=dtype)
 
 
 def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:
     """One online pass over the images in order, one step per image (spec 5.3)."""
     options = check_options(options)
-    trained = AuthorModel(model, images.shape[1], options)
-    channels_first = np.ascontiguousarray(np.moveaxis(images, -1, 1), dtype=trained.dtype)
+    trained = AuthorModel(model, images.shape[1], options, lr)
     with np.errstate(over="ignore", under="ignore"):
-        for x in channels_first:
+        for x in channels_first(images, trained.dtype):
             trained.step(x, lr, rng)
         trained.finish()
     return trained

@@ -1,0 +1,146 @@
+# Studies beyond the main grid, each a named target:
+#   snakemake --cores 4 fidelity   every reading of the author's code (spec 5.6), `seeds` seeds
+#   snakemake --cores 4 verdicts   the main grid with `verdict_seeds` seeds, for the claims
+
+
+localrules:
+    fidelity,
+    fidelity_table_page,
+    readme,
+    verdicts,
+    fidelity_study,
+    verdict_study,
+
+
+rule fidelity:
+    input:
+        expand(
+            f"{RESULTS}/fidelity/fidelity.{{ext}}",
+            ext=["csv", "md", "png"],
+        ),
+        f"{RESULTS}/report/fidelity.html",
+        # Named so that a quarantined (corrupt) cell record is retrained by this target too.
+        [cell_records(run) for run in FIDELITY_RUNS],
+
+
+rule verdicts:
+    input:
+        f"{RESULTS}/verdicts/summary.md",
+        [cell_records(run) for run in VERDICT_RUNS],
+
+
+rule fidelity_study:
+    input:
+        checks=expand(
+            f"{RESULTS}/{{run}}/check/{{name}}",
+            run=FIDELITY_RUNS,
+            name=["cells.csv", "table3.csv"],
+        ),
+    output:
+        table=report(
+            f"{RESULTS}/fidelity/fidelity.csv",
+            caption="../report/fidelity.rst",
+            category="Fidelity study",
+        ),
+        markdown=f"{RESULTS}/fidelity/fidelity.md",
+        figure=report(
+            f"{RESULTS}/fidelity/fidelity.png",
+            caption="../report/fidelity.rst",
+            category="Fidelity study",
+        ),
+    log:
+        f"{RESULTS}/logs/fidelity_study.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/fidelity_study.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/study.py",
+        checks=expand(f"{RESULTS}/{{run}}/check", run=FIDELITY_RUNS),
+        outdir=lambda wildcards, output: Path(output.table).parent,
+    shell:
+        "python {params.script} fidelity --checks {params.checks}"
+        " --out {params.outdir} > {log} 2>&1"
+
+
+rule verdict_study:
+    input:
+        checks=expand(
+            f"{RESULTS}/{{run}}/check/{{name}}",
+            run=VERDICT_RUNS,
+            name=["verdicts.csv", "claims.csv", "equivalence.csv"],
+        ),
+    output:
+        summary=report(
+            f"{RESULTS}/verdicts/summary.md",
+            caption="../report/verdicts.rst",
+            category="Verdict study",
+        ),
+    log:
+        f"{RESULTS}/logs/verdict_study.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/verdict_study.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/study.py",
+        checks=expand(f"{RESULTS}/{{run}}/check", run=VERDICT_RUNS),
+        seeds=config["verdict_seeds"],
+    shell:
+        "python {params.script} verdicts --checks {params.checks} --seeds {params.seeds}"
+        " --out {output.summary} > {log} 2>&1"
+
+
+rule fidelity_table_page:
+    input:
+        table=f"{RESULTS}/fidelity/fidelity.csv",
+    output:
+        table=report(
+            f"{RESULTS}/report/fidelity.html",
+            caption="../report/fidelity.rst",
+            category="Fidelity study",
+            labels={"item": "table: every reading and model"},
+        ),
+    log:
+        f"{RESULTS}/logs/fidelity_table_page.log",
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/report.py",
+        tables=lambda wildcards, input, output: reportfiles.table_args(
+            input, output, reportfiles.FIDELITY_TABLES
+        ),
+    shell:
+        "python {params.script} tables {params.tables} > {log} 2>&1"
+
+
+# The README's figures: `snakemake --cores 4 readme` refreshes the committed copies.
+rule readme:
+    input:
+        figure5=f"{RESULTS}/author/figure5.png",
+        compare=f"{RESULTS}/compare/compare.png",
+    output:
+        figure5="results/readme/figure5.png",
+        compare="results/readme/compare.png",
+    log:
+        "results/readme/readme.log",
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    shell:
+        "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}) > {log} 2>&1"

@@ -1,0 +1,38 @@
+"""Rule entry point for the studies: `study.py fidelity ...` and `study.py verdicts ...`.
+
+Both read the check outputs of their runs (results/<dataset>/<run>/check/); see avarep.studies.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import _bootstrap  # noqa: F401
+
+import pandas as pd
+
+from avarep import atomic, studies
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("study", choices=["fidelity", "verdicts"])
+    parser.add_argument("--checks", nargs="+", required=True, type=Path,
+                        help="check/ folders, one per run (results/<dataset>/<run>/check)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (fidelity) or file (verdicts)")
+    parser.add_argument("--seeds", type=int, default=0, help="seeds per cell (verdicts)")
+    args = parser.parse_args(argv)
+    # A run's name is its folder: fidelity-<reading> or verdicts-<protocol>.
+    names = {folder: folder.parent.name.split("-", 1)[1] for folder in args.checks}
+    read = lambda name: {names[f]: pd.read_csv(f / name) for f in args.checks}  # noqa: E731
+    if args.study == "fidelity":
+        studies.write_fidelity(read("cells.csv"), read("table3.csv"), args.out)
+    else:
+        text = studies.verdicts_markdown(read("verdicts.csv"), read("claims.csv"),
+                                         read("equivalence.csv"), args.seeds)
+        atomic.write_text(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
