@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _default_mode(path: Path) -> None:
+    """Give ``path`` the permissions a plain open() would: 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically.
@@ -26,6 +33,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp_path = Path(tmp)
     try:
+        _default_mode(tmp_path)  # mkstemp's 0600 would hide results from a shared group
         yield tmp_path
         with open(tmp_path, "rb+") as handle:  # make the bytes durable before the rename
             os.fsync(handle.fileno())

@@ -170,3 +170,27 @@ def read_record(path: str | os.PathLike) -> dict:
         if run["status"] == "ok" and not (isinstance(run["bm"], float) and math.isfinite(run["bm"])):
             raise CorruptRecord(f"{path}: seed {run['seed']} is ok but has no finite bm")
     return record
+
+
+def quarantine_corrupt(paths, warn=None) -> list[Path]:
+    """Move every existing but corrupt cell record aside to ``<name>.corrupt``.
+
+    Called when the workflow is parsed, before the DAG is built: a truncated or hand-edited
+    record then looks missing, so Snakemake retrains that cell instead of aggregation stopping
+    on it. The bad file is kept as evidence (an older ``.corrupt`` file is replaced). Missing
+    records are skipped. Returns the paths that were moved aside.
+    """
+    moved = []
+    for path in map(Path, paths):
+        if not path.exists():
+            continue
+        try:
+            read_record(path)
+        except (CorruptRecord, KeyError, TypeError) as exc:
+            target = path.with_name(path.name + ".corrupt")
+            os.replace(path, target)
+            moved.append(path)
+            message = (f"WARNING: corrupt cell record {path} ({exc}); "
+                       f"moved aside to {target}, the cell will be retrained")
+            (warn or print)(message)
+    return moved

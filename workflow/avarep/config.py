@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import jsonschema
@@ -53,6 +54,14 @@ def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
                 lines.append(f"unknown config key(s): {', '.join(extra)}")
             else:
                 lines.append(f"config key '{_key(error)}': {error.message}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
+    lines = [
+        f"config key '{key}[{i}]': {value!r} is not a finite number"
+        for key, values in config.items() if isinstance(values, list)
+        for i, value in enumerate(values)
+        if isinstance(value, float) and not math.isfinite(value)
+    ]
+    if lines:  # JSON Schema's bounds let NaN through: every comparison with it is false
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines))
     filled = dict(config)
     for key, spec in schema["properties"].items():

@@ -9,9 +9,9 @@ rule train_cell:
         strip=report(
             f"{RESULTS}/{{protocol}}/cells/{{model}}/lr{{lr}}.png",
             caption="../report/cell_strip.rst",
-            category="Generated images",
+            category="5 Generated images per cell",
             subcategory="{protocol}",
-            labels={"protocol": "{protocol}", "model": "{model}", "lr": "{lr}"},
+            labels={"model": "{model}", "γ": "{lr}", "protocol": "{protocol}"},
         ),
     log:
         f"{RESULTS}/{{protocol}}/logs/cells/{{model}}_lr{{lr}}.log",
@@ -23,9 +23,13 @@ rule train_cell:
     resources:
         mem_mb=2000,
         runtime=lambda wildcards, attempt: 10 * attempt,
+        gpu=lambda wildcards: (
+            1 if cell_device(wildcards.protocol).startswith("cuda") else 0
+        ),
     params:
         script=f"{SCRIPTS}/train_cell.py",
-        seeds=" ".join(str(seed) for seed in SEEDS),
+        seeds=lambda wildcards: " ".join(map(str, run_seeds(wildcards.protocol))),
+        protocol=lambda wildcards: run_protocol(wildcards.protocol),
         options=lambda wildcards: protocol_options(wildcards.protocol),
         dataset=DATASET,
         device=lambda wildcards: cell_device(wildcards.protocol),
@@ -33,7 +37,7 @@ rule train_cell:
         # Pin every BLAS/OpenMP pool to the job's threads: no oversubscription under --cores N.
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"
         " python {params.script} --manifest {input.manifest}"
-        " --dataset {params.dataset} --protocol {wildcards.protocol}"
+        " --dataset {params.dataset} --protocol {params.protocol}"
         " --model {wildcards.model} --lr {wildcards.lr} --seeds {params.seeds}"
         " --options '{params.options}' --threads {threads} --device {params.device}"
         " --record {output.record} --strip {output.strip} > {log} 2>&1"

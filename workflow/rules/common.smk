@@ -7,6 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from avarep.config import ConfigError, coerce_command_line, validate
+from avarep.readings import READINGS
+from avarep.readings import options as reading_options
 from avarep.sweep import lr_label
 
 try:
@@ -30,10 +32,15 @@ MODELS = config["models"]
 LRS = [lr_label(lr) for lr in config["learning_rates"]]
 SEEDS = config["seeds"]
 PROTOCOLS = config["protocols"]
+# A "run" is one directory of cells under results/<dataset>/: a protocol of the main grid
+# (author, paper), a reading of the fidelity study (fidelity-<reading>), or the verdict
+# study's many-seed grid (verdicts-<protocol>). The wildcard keeps the name `protocol`.
+FIDELITY_RUNS = [f"fidelity-{reading}" for reading in READINGS]
+VERDICT_RUNS = [f"verdicts-{protocol}" for protocol in PROTOCOLS]
 
 
 wildcard_constraints:
-    protocol="|".join(PROTOCOLS),
+    protocol="|".join(PROTOCOLS + FIDELITY_RUNS + VERDICT_RUNS),
     model="|".join(MODELS),
     lr=r"[0-9]+\.[0-9]+(e-?[0-9]+)?",
 
@@ -57,9 +64,22 @@ def cell_records(protocol):
     )
 
 
+def run_protocol(run):
+    """The protocol module that trains a run's cells."""
+    if run.startswith("fidelity-"):
+        return "author"
+    return run.removeprefix("verdicts-")
+
+
+def run_seeds(run):
+    if run.startswith("verdicts-"):
+        return list(range(config["verdict_seeds"]))
+    return SEEDS
+
+
 def cell_device(protocol):
     """The author protocol is numpy on the CPU (its collapsed networks do O(P) work per step)."""
-    return "cpu" if protocol == "author" else config["device"]
+    return "cpu" if run_protocol(protocol) == "author" else config["device"]
 
 
 def check_device():
@@ -77,10 +97,46 @@ def check_device():
 check_device()
 
 
+def quarantine_corrupt_records():
+    """Before the DAG is built: move a truncated or edited cell record aside (<name>.corrupt),
+    so that its cell is retrained instead of aggregation stopping on it, and remove its run's
+    bm.csv: Snakemake does not rebuild a missing input of a job whose outputs exist, so the
+    stale aggregate must go for the cell to be retrained and re-aggregated. Main process
+    only: a cluster job re-parses this file and must not touch other cells' records."""
+    if not workflow.is_main_process:
+        return
+    from avarep.cell import quarantine_corrupt
+
+    records = sorted(
+        Path(RESULTS).glob("*/cells/*/lr*.json")
+    )  # every run's existing cells
+    moved = quarantine_corrupt(
+        records, warn=lambda message: print(message, file=sys.stderr)
+    )
+    for run in sorted({path.parents[2] for path in moved}):
+        stale = run / "bm.csv"
+        if stale.exists():
+            stale.unlink()
+            print(
+                f"WARNING: removed {stale}, it is rebuilt from the retrained cells",
+                file=sys.stderr,
+            )
+
+
+quarantine_corrupt_records()
+
+
 def protocol_options(protocol):
-    """The protocol-specific options that the config carries (hashed into each cell)."""
+    """The protocol-specific options of a run (hashed into each cell).
+
+    Fidelity readings carry their own fixed options, so the study never depends on config.
+    """
+    if protocol.startswith("fidelity-"):
+        return json.dumps(
+            reading_options(protocol.removeprefix("fidelity-")), sort_keys=True
+        )
     options = {"dtype": config["dtype"]}
-    if protocol == "author":
+    if run_protocol(protocol) == "author":
         options["author_build"] = config["author_build"]
     return json.dumps(options, sort_keys=True)
 
@@ -97,7 +153,14 @@ def aggregate_outputs(protocol):
 
 
 COMPARE_FILES = ["compare.csv", "compare.png", "summary.md"]
-CHECK_FILES = ["cells.csv", "table3.csv", "claims.csv", "verdicts.csv", "summary.md"]
+CHECK_FILES = [
+    "cells.csv",
+    "table3.csv",
+    "claims.csv",
+    "verdicts.csv",
+    "equivalence.csv",
+    "summary.md",
+]
 
 
 def final_outputs():

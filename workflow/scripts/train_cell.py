@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 
@@ -61,8 +62,19 @@ def main(argv=None) -> int:
         device=args.device,
         progress=progress,
     )
-    atomic.write_bytes(args.strip, strip_png(images, sample))
-    write_record(args.record, record)
+    # A full disk or an unwritable folder fails the job with one clear line; the atomic writes
+    # leave no partial file, and a strip without its record is removed (the job did not finish).
+    try:
+        atomic.write_bytes(args.strip, strip_png(images, sample))
+    except OSError as exc:
+        print(f"error: cannot write {args.strip}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        write_record(args.record, record)
+    except OSError as exc:
+        Path(args.strip).unlink(missing_ok=True)
+        print(f"error: cannot write {args.record}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     mean = "no ok seed" if record["bm_mean"] is None else f"mean BM={record['bm_mean']:.4f}"
     print(f"{label}: done, {record['n_ok']}/{len(args.seeds)} ok, {mean}, "
           f"{time.perf_counter() - started:.2f}s", flush=True)

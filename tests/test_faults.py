@@ -1,0 +1,293 @@
+"""Faults: kill -9 and resume, corrupt records, a second run on a locked directory, bad
+configuration, a full disk or unwritable folder, the device check, threads per job, and the
+benchmark history. Every test here runs in CI (2 cores, each well under a minute)."""
+
+import csv
+import glob
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, SHARED_DATA
+from test_workflow import snakemake
+
+SCRIPTS = REPO / "workflow" / "scripts"
+DEFAULT_PROFILE = REPO / "workflow" / "profiles" / "default"
+
+# Six cells of 15 seeds each: a run takes several seconds, long enough to be killed mid-way.
+GRID = [
+    "dataset=synthetic",
+    "protocols=[author]",
+    "models=[AVA1,AVA3,GAN]",
+    "learning_rates=[0.5,0.05]",
+    "seeds=[" + ",".join(str(s) for s in range(15)) + "]",
+]
+CELLS = [(m, lr) for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05")]
+BASE = "results/synthetic/author"
+# The check downstream of bm.csv, not the default target: enough for these tests.
+TARGET = ["--", f"{BASE}/check/summary.md"]
+
+
+def snakemake_command(cwd, *args):
+    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(cwd), *args]
+
+
+def record_path(root, model, lr):
+    return root / BASE / "cells" / model / f"lr{lr}.json"
+
+
+def records(root):
+    """{(model, lr): (mtime_ns, bytes)} of the cell records that exist."""
+    found = {}
+    for model, lr in CELLS:
+        path = record_path(root, model, lr)
+        if path.exists():
+            found[(model, lr)] = (path.stat().st_mtime_ns, path.read_bytes())
+    return found
+
+
+def trained_cells(output):
+    """The (model, lr) of every train_cell job in Snakemake's output."""
+    jobs = re.findall(r"rule train_cell:\n(?:    .*\n)*?    wildcards: protocol=\w+, model=(\w+), lr=([0-9.e-]+)", output)
+    return set(jobs)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted run of GRID (every output): the results every faulty run must end up with."""
+    root = tmp_path_factory.mktemp("reference")
+    snakemake("--cores", "2", "--config", *GRID, cwd=root)
+    return root
+
+
+def test_kill_9_then_resume_redoes_only_the_interrupted_cell(tmp_path, reference):
+    log = open(tmp_path / "killed.log", "w")
+    run = subprocess.Popen(
+        snakemake_command(tmp_path, "--cores", "1", "--config", *GRID, *TARGET),
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while True:  # two cells finished and a third one started
+            done = records(tmp_path)
+            started = {tuple(re.match(r"(\w+)_lr(.+)\.log", os.path.basename(p)).groups())
+                       for p in glob.glob(str(tmp_path / BASE / "logs/cells/*.log"))}
+            if len(done) >= 2 and started - set(done):
+                break
+            assert run.poll() is None, "the run finished before it could be killed"
+            assert time.monotonic() < deadline, "no cell finished in time"
+            time.sleep(0.02)
+        time.sleep(0.2)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+    finished = records(tmp_path)
+    interrupted = started - set(finished)
+    assert interrupted and len(finished) < len(CELLS)
+    # A temporary file that a killed write would leave must never count as a result.
+    model, lr = sorted(interrupted)[0]
+    leftover = record_path(tmp_path, model, lr).with_name(f".lr{lr}.json.killed.tmp")
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_text('{"format": 1, "runs": [')
+
+    # kill -9 leaves Snakemake's lock behind: the documented resume is --unlock, then the
+    # same command with the default profile (rerun-incomplete).
+    locked = snakemake("--cores", "1", "--config", *GRID, *TARGET, cwd=tmp_path, check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    snakemake("--unlock", "--config", *GRID, *TARGET, cwd=tmp_path)
+    resumed = snakemake("--workflow-profile", str(DEFAULT_PROFILE), "--cores", "2", "--config", *GRID, *TARGET, cwd=tmp_path)
+
+    redone = trained_cells(resumed.stdout + resumed.stderr)
+    assert interrupted <= redone
+    assert not redone & set(finished), "a finished cell was recomputed"
+    after = records(tmp_path)
+    for cell, state in finished.items():
+        assert after[cell] == state, f"finished cell {cell} was rewritten"
+    assert set(after) == set(CELLS)
+    assert (tmp_path / BASE / "bm.csv").read_bytes() == (reference / BASE / "bm.csv").read_bytes()
+
+
+def test_corrupt_records_are_moved_aside_and_rebuilt_never_aggregated(tmp_path, reference):
+    shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
+    before = records(tmp_path)
+    edited = record_path(tmp_path, "AVA3", "0.05")
+    record = json.loads(edited.read_text())
+    record["runs"][0]["bm"] = 0.5  # a hand edit that keeps the JSON valid
+    edited.write_text(json.dumps(record, indent=2))
+    truncated = record_path(tmp_path, "GAN", "0.5")
+    truncated.write_bytes(truncated.read_bytes()[:200])
+
+    # The default target (rule all), as a user reruns: Snakemake does not rebuild a missing
+    # file whose consumers are up to date, so the hook also removes the run's stale bm.csv.
+    done = snakemake("--cores", "2", "--config", *GRID, cwd=tmp_path)
+    output = done.stdout + done.stderr
+    for path in (edited, truncated):
+        assert f"corrupt cell record {path.relative_to(tmp_path)}" in output
+        assert path.with_name(path.name + ".corrupt").is_file()  # the evidence is kept
+        rebuilt = json.loads(path.read_text())["runs"]
+        original = json.loads(record_path(reference, *path_cell(path)).read_text())["runs"]
+        assert [r["bm"] for r in rebuilt] == [r["bm"] for r in original]
+    assert trained_cells(output) == {("AVA3", "0.05"), ("GAN", "0.5")}
+    after = records(tmp_path)
+    for cell in set(CELLS) - {("AVA3", "0.05"), ("GAN", "0.5")}:
+        assert after[cell] == before[cell]
+    assert (tmp_path / BASE / "bm.csv").read_bytes() == (reference / BASE / "bm.csv").read_bytes()
+
+
+def path_cell(path):
+    return path.parent.name, path.stem.removeprefix("lr")
+
+
+def test_second_run_on_a_locked_directory_is_refused_and_the_first_finishes(tmp_path, reference):
+    # Twelve cells on one core: the first run holds the lock well past the second's start-up.
+    longer = [*GRID[:3], "learning_rates=[0.5,0.05,0.2,0.02]", GRID[4]]
+    log = open(tmp_path / "first.log", "w")
+    first = subprocess.Popen(
+        snakemake_command(tmp_path, "--cores", "1", "--config", *longer, *TARGET),
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (glob.glob(str(tmp_path / ".snakemake/locks/*")) and records(tmp_path)):
+            assert first.poll() is None and time.monotonic() < deadline, "the first run never locked"
+            time.sleep(0.02)
+        second = snakemake("--cores", "1", "--config", *longer, *TARGET, cwd=tmp_path, check=False)
+        assert first.poll() is None, "the first run ended before the second one was refused"
+        assert second.returncode != 0
+        assert "Directory cannot be locked" in second.stdout + second.stderr
+        assert first.wait(timeout=120) == 0
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    rows = set((tmp_path / BASE / "bm.csv").read_text().splitlines())
+    assert len(rows) == 1 + 3 * 4 * 15
+    assert set((reference / BASE / "bm.csv").read_text().splitlines()) <= rows
+    assert not glob.glob(str(tmp_path / ".snakemake/locks/*"))
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [  # the rest (unknown model/protocol/dataset/device, gamma > 1 or 0, seeds) are in test_workflow
+        ("learning_rates=[-0.1]", "learning_rates[0]"),
+        ("learning_rates=[.nan]", "learning_rates[0]"),  # NaN slips past the schema's bounds
+        ("learning_rates=[.inf]", "learning_rates[0]"),
+        ("seeds=[true]", "seeds[0]"),
+        ("seeds=[0,0]", "seeds"),
+        ("seeds=[1.5]", "seeds[0]"),
+        ("device=cuda:x", "device"),
+    ],
+)
+def test_more_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):
+    done = snakemake("-n", "--config", override, cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert f"config key '{key}'" in done.stderr + done.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_cuda_on_a_machine_without_it_fails_before_any_job(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    done = snakemake("-n", "--config", "device=cuda", "protocols=[paper]", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "config key 'device'" in done.stdout + done.stderr
+    assert "no CUDA device" in done.stdout + done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_gpu_resource_only_for_cuda_cells(tmp_path):
+    """train_cell asks a cluster for a GPU only when the cell runs on CUDA (dry run, CPU here)."""
+    done = snakemake("-n", "--config", "dataset=synthetic", "protocols=[author]", "models=[AVA1]",
+                     "learning_rates=[0.5]", "seeds=[0]", cwd=tmp_path)
+    block = done.stdout.split("rule train_cell:")[1].split("\n\n")[0]
+    assert re.search(r"resources: .*\bgpu=0\b", block), block
+
+
+def test_record_threads_follow_the_rule_threads(tmp_path):
+    snakemake("--cores", "2", "--set-threads", "train_cell=2", "--config", "dataset=synthetic",
+              "protocols=[author,paper]", "models=[AVA1]", "learning_rates=[0.5]", "seeds=[0]", "--",
+              *[f"results/synthetic/{p}/cells/AVA1/lr0.5.json" for p in ("author", "paper")], cwd=tmp_path)
+    for protocol in ("author", "paper"):
+        cell = tmp_path / f"results/synthetic/{protocol}/cells/AVA1/lr0.5.json"
+        assert json.loads(cell.read_text())["threads"] == 2
+    paper = json.loads((tmp_path / "results/synthetic/paper/cells/AVA1/lr0.5.json").read_text())
+    assert paper["options"]["threads"] == 2  # what torch.set_num_threads is given
+
+
+# --- a full disk or an unwritable results folder -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    subprocess.run(
+        [sys.executable, SCRIPTS / "prepare_data.py", "--dataset", "synthetic", "--root", root / "results",
+         "--manifest", root / "manifest.json"], check=True, capture_output=True,
+    )
+    return root / "manifest.json"
+
+
+def train_cell(manifest, record, strip, limit=None):
+    def small_disk():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(
+        [sys.executable, SCRIPTS / "train_cell.py", "--manifest", manifest, "--dataset", "synthetic",
+         "--protocol", "author", "--model", "AVA1", "--lr", "0.5", "--seeds", "0",
+         "--record", record, "--strip", strip],
+        capture_output=True, text=True, preexec_fn=small_disk if limit else None,
+    )
+
+
+def test_full_disk_fails_the_job_cleanly(tmp_path, manifest):
+    out = tmp_path / "cells"
+    done = train_cell(manifest, out / "lr0.5.json", out / "lr0.5.png", limit=1000)
+    assert done.returncode == 1
+    assert re.search(r"error: cannot write \S+lr0\.5\.png: File too large", done.stderr), done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(out.iterdir()) == []  # no record, no strip, no .tmp
+
+
+def test_unwritable_record_folder_fails_the_job_and_leaves_no_strip(tmp_path, manifest):
+    (tmp_path / "blocked").write_text("a file where a folder should be\n")
+    strip = tmp_path / "strips" / "lr0.5.png"
+    done = train_cell(manifest, tmp_path / "blocked" / "lr0.5.json", strip)
+    assert done.returncode == 1
+    assert "error: cannot write " + str(tmp_path / "blocked" / "lr0.5.json") in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(strip.parent.iterdir()) == []  # the strip of an unfinished cell is removed
+
+
+def test_writes_that_fit_succeed(tmp_path, manifest):
+    out = tmp_path / "cells"
+    done = train_cell(manifest, out / "lr0.5.json", out / "lr0.5.png", limit=10_000_000)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["lr0.5.json", "lr0.5.png"]
+
+
+# --- benchmark history ----------------------------------------------------------------------
+
+
+def test_benchmark_appends_one_history_line_per_run(tmp_path):
+    command = [sys.executable, SCRIPTS / "benchmark.py", "--data-dir", SHARED_DATA / "orbit-100x64",
+               "--seeds", "1", "--out", tmp_path]
+    for _ in range(2):
+        subprocess.run(command, check=True, capture_output=True, cwd=tmp_path)
+    lines = (tmp_path / "history.csv").read_text().splitlines()
+    assert len(lines) == 3
+    rows = list(csv.DictReader(lines))
+    assert list(rows[0]) == ["when", "machine", "mean_cell_seconds", "full_wall_seconds",
+                             "jobs_per_minute", "peak_rss_mb"]
+    for row in rows:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row["when"])
+        assert float(row["mean_cell_seconds"]) > 0 and float(row["peak_rss_mb"]) > 0
+        assert row["full_wall_seconds"] == row["jobs_per_minute"] == ""  # no --full
