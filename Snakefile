@@ -19,9 +19,16 @@ include: "workflow/rules/cells.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/check.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/report.smk"
+include: "workflow/rules/studies.smk"
+
+
+# The report's front page: the reproducibility summary of this run (`snakemake --report`).
+report: "workflow/report/workflow.rst"
 
 
 rule all:
     default_target: True
     input:
         final_outputs(),
+        REPORT_OUTPUTS,

@@ -18,19 +18,20 @@ rule aggregate:
         figure5=report(
             f"{RESULTS}/{{protocol}}/figure5.png",
             caption="../report/figure5.rst",
-            category="Figure 5",
+            category="2 Figure 5",
             labels={"protocol": "{protocol}"},
         ),
         figure5_pdf=f"{RESULTS}/{{protocol}}/figure5.pdf",
-        bm_vs_lr=report(
-            expand(
-                f"{RESULTS}/{{{{protocol}}}}/figures/bm_vs_lr_{{model}}.png",
-                model=MODELS,
-            ),
-            caption="../report/bm_vs_lr.rst",
-            category="BM vs learning rate",
-            labels=lambda path: {"model": Path(path).stem.removeprefix("bm_vs_lr_")},
-        ),
+        # One report() per model: a labels function would get the wildcards, not the path.
+        bm_vs_lr=[
+            report(
+                f"{RESULTS}/{{protocol}}/figures/bm_vs_lr_{model}.png",
+                caption="../report/bm_vs_lr.rst",
+                category="3 BM vs learning rate",
+                labels={"model": model, "protocol": "{protocol}"},
+            )
+            for model in MODELS
+        ],
     log:
         f"{RESULTS}/{{protocol}}/logs/aggregate.log",
     benchmark:

@@ -16,12 +16,14 @@ rule compare:
         figure=report(
             f"{RESULTS}/compare/compare.png",
             caption="../report/compare.rst",
-            category="Author vs paper",
+            category="8 Author vs paper",
+            labels={"item": "figure: BM vs γ, both protocols"},
         ),
         summary=report(
             f"{RESULTS}/compare/summary.md",
             caption="../report/compare_summary.rst",
-            category="Author vs paper",
+            category="8 Author vs paper",
+            labels={"item": "summary (Markdown, download)"},
         ),
     log:
         f"{RESULTS}/logs/compare.log",
