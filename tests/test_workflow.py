@@ -26,16 +26,24 @@ def job_counts(output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
-def test_dry_run_schedules_133_training_jobs_by_default(tmp_path):
+def test_dry_run_schedules_266_training_jobs_by_default(tmp_path):
     done = snakemake("-n", "--config", f"data_dir={REAL}", cwd=tmp_path)
     counts = job_counts(done.stdout)
-    assert counts["train_cell"] == 7 * 19
+    assert counts["train_cell"] == 2 * 7 * 19  # both protocols
     assert counts["prepare_data"] == 1
+    assert counts["compare"] == 1
+
+
+def test_dry_run_of_one_protocol_schedules_133_training_jobs(tmp_path):
+    done = snakemake("-n", "--config", f"data_dir={REAL}", "protocols=[author]", cwd=tmp_path)
+    counts = job_counts(done.stdout)
+    assert counts["train_cell"] == 7 * 19
+    assert "compare" not in counts
 
 
 def test_default_dataset_dry_run_downloads_nothing(tmp_path):
     done = snakemake("-n", cwd=tmp_path)
-    assert job_counts(done.stdout)["train_cell"] == 133
+    assert job_counts(done.stdout)["train_cell"] == 266
     assert not (tmp_path / "results").exists()
 
 

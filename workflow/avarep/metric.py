@@ -30,8 +30,13 @@ def bm_per_generation(generated: np.ndarray, images: np.ndarray) -> np.ndarray:
 
 
 def _bm_rows(generated: np.ndarray, image: np.ndarray) -> np.ndarray:
-    diff = generated - image
-    distance = np.sqrt(np.einsum("...c,...c->...", diff, diff))
+    # Channel planes, not a reduction over a length-3 axis: numpy is several times faster.
+    squared = np.zeros(generated.shape[:-1])
+    for c in range(3):
+        diff = generated[..., c] - image[..., c]
+        diff *= diff
+        squared += diff
+    distance = np.sqrt(squared, out=squared)
     return np.abs(distance * (1.0 - distance)).mean(axis=-1)
 
 

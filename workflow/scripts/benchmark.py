@@ -7,7 +7,7 @@
   multiply-adds divided by this machine's measured single-thread multiply-add rate;
 * Snakemake's per-job overhead: the cell job's wall time (its benchmark file) minus the
   time the cell spent training inside the job;
-* --full: the full default grid (133 cells x 5 seeds) with `snakemake --cores 4` in a fresh
+* --full: the full default grid (2 protocols x 133 cells x 5 seeds) with `snakemake --cores 4` in a fresh
   directory (a cold start: no earlier results), wall time and jobs per minute.
 
 Each run appends one line to results/benchmarks/history.csv (and writes the details to
@@ -112,10 +112,10 @@ def full_run(data_dir: Path, cores: int) -> dict:
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise SystemExit(f"error: the full run failed:\n{done.stderr[-2000:]}")
-        cells = sorted(Path(workdir, "results").glob("*/author/cells/*/*.json"))
+        cells = sorted(Path(workdir, "results").glob("*/*/cells/*/*.json"))
         inside = [json.loads(c.read_text())["wall_seconds"] for c in cells]
         job_walls = []
-        for tsv in Path(workdir, "results").glob("*/author/benchmarks/cells/*.tsv"):
+        for tsv in Path(workdir, "results").glob("*/*/benchmarks/cells/*.tsv"):
             with open(tsv) as handle:
                 job_walls.append(float(next(csv.DictReader(handle, delimiter="\t"))["s"]))
     n = len(cells)

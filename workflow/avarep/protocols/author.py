@@ -107,6 +107,15 @@ def logistic(u):
     return 1.0 / (1.0 + np.exp(0.5 * (0.5 - u)))
 
 
+def logistic_inplace(u):
+    """logistic(u) computed in u's own memory (the same bits: halving is exact)."""
+    np.subtract(0.5, u, out=u)
+    u *= 0.5
+    np.exp(u, out=u)
+    u += 1.0
+    return np.reciprocal(u, out=u)
+
+
 def derivative_at_output(y):
     """f'(u) written through the neuron's output y = f(u)."""
     return 0.5 * y * (1.0 - y)
@@ -178,7 +187,7 @@ class ChannelMLP:
         for weight, bias, mult in zip(self.weights, self.biases, self.multiplicity):
             net = np.matmul(activations[-1] * mult, weight)
             net += bias[:, None, :]
-            activations.append(logistic(net))
+            activations.append(logistic_inplace(net))
         return [a[:, 0, :] for a in activations] if single else activations
 
     def output(self, x):
@@ -365,7 +374,9 @@ class AuthorModel:
         rejected reading) a copy of the model first takes one training step on the test image.
         """
         n_images, n_pixels = test_images.shape[0], test_images.shape[1]
-        generated = np.empty((n_images, k, n_pixels, 3))
+        # Stored channels-first, as the networks compute it, and returned as a (N, K, P, 3)
+        # view: no transposing copy, and BM reads contiguous channel planes.
+        generated = np.empty((n_images, 3, k, n_pixels))
         with np.errstate(over="ignore", under="ignore"):
             for i in range(n_images):  # one test image at a time: cache-sized temporaries
                 model = self
@@ -373,8 +384,8 @@ class AuthorModel:
                     model = copy.deepcopy(self)
                     model.step(channels_first(test_images[i], self.dtype), self.lr, rng)
                     model.variance = np.maximum(model.variance, MIN_VARIANCE)
-                generated[i] = np.moveaxis(model._generate_for_one(k, rng), 0, -1)
-        return generated
+                generated[i] = model._generate_for_one(k, rng)
+        return np.moveaxis(generated, 1, -1)
 
     def _generate_for_one(self, k: int, rng):
         r = self._draw_r(rng, k)
