@@ -3,8 +3,34 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 if str(REPO / "workflow") not in sys.path:
     sys.path.insert(0, str(REPO / "workflow"))
+
+
+def load_pngs_independently(directory):
+    """The frames as (N, P, 3) floats, read with Pillow alone (not avarep.data): tests that
+    compare the package's numbers with hand values should not trust its loader."""
+    import numpy as np
+    from PIL import Image
+
+    out = []
+    for f in sorted(Path(directory).glob("*.png")):
+        with Image.open(f) as im:
+            out.append(np.asarray(im.convert("RGB"), dtype=np.float64).reshape(-1, 3) / 255.0)
+    return np.stack(out)
+
+
+@pytest.fixture(scope="session")
+def orbit_images():
+    """The paper's 36 frames at 100x64 from ../shared/data (skipped where it is absent)."""
+    directory = SHARED_DATA / "orbit-100x64"
+    if not directory.is_dir():
+        pytest.skip(f"data not found: {directory}")
+    images = load_pngs_independently(directory)
+    assert images.shape == (36, 6400, 3)
+    return images

@@ -24,23 +24,9 @@ N_LATENT = 10
 MODELS = ("AVA1", "AVA2", "AVA3", "AVA4", "AVA5", "VAE", "GAN")
 
 
-def load_images(directory=DATA):
-    from PIL import Image
-
-    out = []
-    for f in sorted(directory.glob("*.png")):
-        with Image.open(f) as im:
-            out.append(np.asarray(im.convert("RGB"), dtype=np.float64).reshape(-1, 3) / 255.0)
-    return np.stack(out)
-
-
 @pytest.fixture(scope="module")
-def images():
-    if not DATA.is_dir():
-        pytest.skip(f"data not found: {DATA}")
-    x = load_images()
-    assert x.shape == (36, 6400, 3)
-    return x
+def images(orbit_images):
+    return orbit_images
 
 
 def opts(**kw):

@@ -2,37 +2,16 @@
 calibration points of the 100x64 data set."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from avarep.metric import balance_metric, bm_per_generation
 
-import conftest
-
-DATA = Path(conftest.SHARED_DATA) / "orbit-100x64"
-
-
-def load_images(directory=DATA):
-    """Independent loader: RGBA -> RGB, /255, row-major pixels -> (N, P, 3)."""
-    from PIL import Image
-
-    files = sorted(directory.glob("*.png"))
-    out = []
-    for f in files:
-        with Image.open(f) as im:
-            out.append(np.asarray(im.convert("RGB"), dtype=np.float64).reshape(-1, 3) / 255.0)
-    return np.stack(out)
-
 
 @pytest.fixture(scope="module")
-def images():
-    if not DATA.is_dir():
-        pytest.skip(f"data not found: {DATA}")
-    x = load_images()
-    assert x.shape == (36, 6400, 3)
-    return x
+def images(orbit_images):
+    return orbit_images
 
 
 def naive_bm(generated, images):
