@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import conftest  # noqa: F401  (puts workflow/ on sys.path)
 from avarep import equivalence as eq
 
 ALPHA = 0.05

@@ -15,7 +15,6 @@ import math
 import numpy as np
 import pytest
 
-import conftest  # noqa: F401  (puts workflow/ on sys.path)
 from avarep import readings
 from avarep.cell import run_seed
 from avarep.protocols import author

@@ -17,7 +17,6 @@ from docutils.core import publish_parts
 from PIL import Image
 
 from avarep import report
-from conftest import REPO
 from test_workflow import TINY, snakemake
 
 BROWSER_FLAGS = [
