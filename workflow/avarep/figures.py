@@ -10,6 +10,8 @@ import math
 import os
 
 import matplotlib
+import matplotlib.lines
+import matplotlib.patches
 
 matplotlib.use("Agg")  # headless: figures are files, never windows
 import matplotlib.pyplot as plt  # noqa: E402
@@ -60,7 +62,11 @@ def figure5(table3_df: pd.DataFrame, published_table3: pd.DataFrame,
         ax.set_xlabel("model")
     fig.suptitle("Figure 5: mean, maximum, minimum and SD of BM over the learning rates")
     fig.tight_layout(rect=(0, 0.05, 1, 1))  # room at the bottom for the shared legend
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False)
+    # A neutral swatch for "ours": the bars carry each model's own colour.
+    ours = matplotlib.patches.Patch(facecolor="lightgrey", edgecolor="black", linewidth=0.5)
+    published_marker = matplotlib.lines.Line2D([], [], **PUBLISHED_STYLE)
+    fig.legend([ours, published_marker], ["ours (bars, one colour per model)", "published"],
+               loc="lower center", ncol=2, frameon=False)
     save_figure(fig, path_png, "png")
     save_figure(fig, path_pdf, "pdf")
     plt.close(fig)
