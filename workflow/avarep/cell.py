@@ -61,7 +61,7 @@ def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=Fal
         if not np.all(np.isfinite(generated)):
             raise Diverged("generated images contain non-finite values")
         bm = float(bm_per_generation(generated, images).mean())
-        status, log = "ok", trained.log
+        status, log = "ok", json_safe_log(trained.log)
     except Diverged as exc:
         bm, status, log, generated = None, "diverged", {"reason": str(exc)}, None
     run = {
@@ -72,6 +72,31 @@ def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=Fal
         "log": log,
     }
     return run, (generated if keep_samples else None)
+
+
+def json_safe_log(log: dict) -> dict:
+    """Diagnostics with every non-finite number replaced by null, and how many there were.
+
+    A discriminator may diverge while the images stay finite (under the author protocol it
+    never touches them): that is worth recording, not a reason to lose the cell.
+    """
+    count = 0
+
+    def clean(value):
+        nonlocal count
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(item) for item in value]
+        if isinstance(value, float) and not math.isfinite(value):
+            count += 1
+            return None
+        return value
+
+    cleaned = clean(log)
+    if count:
+        cleaned["non_finite_values"] = count
+    return cleaned
 
 
 def summarise(runs: list[dict]) -> tuple[float | None, float | None, int]:

@@ -402,7 +402,9 @@ def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:
     """One online pass over the images in order, one step per image (spec 5.3)."""
     options = check_options(options)
     trained = AuthorModel(model, images.shape[1], options, lr)
-    with np.errstate(over="ignore", under="ignore"):
+    # A discriminator may overflow to inf/NaN (it never touches the images here); the cell
+    # records such values in the seed's log instead of printing a warning per step.
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         for x in channels_first(images, trained.dtype):
             trained.step(x, lr, rng)
         trained.finish()
