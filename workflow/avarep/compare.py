@@ -41,7 +41,7 @@ def figure(table: pd.DataFrame, protocols: list[str], path_png: str | os.PathLik
     models = ordered_models(table["model"].unique())
     cols = min(4, len(models))
     rows = math.ceil(len(models) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.9 * rows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.3 * rows), squeeze=False, sharey=True)
     for ax, model in zip(axes.flat, models):
         part = table[table["model"] == model].sort_values("lr")
         for protocol in protocols:
@@ -56,12 +56,15 @@ def figure(table: pd.DataFrame, protocols: list[str], path_png: str | os.PathLik
         ax.grid(alpha=0.3)
     for ax in axes[:, 0]:
         ax.set_ylabel("BM")
+    for index, ax in enumerate(axes.flat):  # one x label per column, under its lowest panel
+        if index + cols < len(models):
+            ax.set_xlabel("")
     for ax in list(axes.flat)[len(models):]:
         ax.set_visible(False)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(protocols) + 1,
                frameon=False)
     fig.suptitle("BM against the learning rate: author's code, paper's equations, published (◆); × diverged")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.16, wspace=0.12, hspace=0.35)
     save_figure(fig, path_png, "png")
     plt.close(fig)
 

@@ -126,14 +126,17 @@ rule fidelity_table_page:
         "python {params.script} tables {params.tables} > {log} 2>&1"
 
 
-# The README's figures: `snakemake --cores 4 readme` refreshes the committed copies.
+# The README's figures: `snakemake --cores 4 readme` refreshes the committed copies
+# (it runs the main grid and the fidelity study if they are not there yet).
 rule readme:
     input:
         figure5=f"{RESULTS}/author/figure5.png",
         compare=f"{RESULTS}/compare/compare.png",
+        fidelity=f"{RESULTS}/fidelity/fidelity.png",
     output:
         figure5="results/readme/figure5.png",
         compare="results/readme/compare.png",
+        fidelity="results/readme/fidelity.png",
     log:
         "results/readme/readme.log",
     conda:
@@ -143,4 +146,5 @@ rule readme:
         mem_mb=500,
         runtime=5,
     shell:
-        "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}) > {log} 2>&1"
+        "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}"
+        " && cp {input.fidelity} {output.fidelity}) > {log} 2>&1"
