@@ -173,25 +173,6 @@ def test_second_run_on_a_locked_directory_is_refused_and_the_first_finishes(tmp_
     assert not glob.glob(str(tmp_path / ".snakemake/locks/*"))
 
 
-@pytest.mark.parametrize(
-    "override, key",
-    [  # the rest (unknown model/protocol/dataset/device, gamma > 1 or 0, seeds) are in test_workflow
-        ("learning_rates=[-0.1]", "learning_rates[0]"),
-        ("learning_rates=[.nan]", "learning_rates[0]"),  # NaN slips past the schema's bounds
-        ("learning_rates=[.inf]", "learning_rates[0]"),
-        ("seeds=[true]", "seeds[0]"),
-        ("seeds=[0,0]", "seeds"),
-        ("seeds=[1.5]", "seeds[0]"),
-        ("device=cuda:x", "device"),
-    ],
-)
-def test_more_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):
-    done = snakemake("-n", "--config", override, cwd=tmp_path, check=False)
-    assert done.returncode != 0
-    assert f"config key '{key}'" in done.stderr + done.stdout
-    assert not (tmp_path / "results").exists()
-
-
 def test_cuda_on_a_machine_without_it_fails_before_any_job(tmp_path):
     import torch
 

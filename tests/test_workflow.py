@@ -66,6 +66,13 @@ def test_lint_passes(tmp_path):
         ("device=tpu", "device"),
         ("author_build=2025-01", "author_build"),
         ("strict=maybe", "strict"),
+        ("learning_rates=[-0.1]", "learning_rates[0]"),
+        ("learning_rates=[.nan]", "learning_rates[0]"),  # NaN slips past the schema's bounds
+        ("learning_rates=[.inf]", "learning_rates[0]"),
+        ("seeds=[true]", "seeds[0]"),
+        ("seeds=[0,0]", "seeds"),
+        ("seeds=[1.5]", "seeds[0]"),
+        ("device=cuda:x", "device"),
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):

@@ -125,8 +125,10 @@ def verdicts_markdown(verdicts: dict[str, pd.DataFrame], claims: dict[str, pd.Da
     for protocol, frame in claims.items():
         shown = frame[["claim", "statistic", "model", "relation", "other", "published_diff", "margin",
                        "ci_lo", "ci_hi", "sd_model", "sd_other", "verdict"]].copy()
-        for column in ("published_diff", "margin", "ci_lo", "ci_hi", "sd_model", "sd_other"):
-            shown[column] = shown[column].map(lambda v: f"{v:+.5f}" if column != "sd_model" and column != "sd_other" else f"{v:.5f}")
+        for column in ("published_diff", "margin", "ci_lo", "ci_hi"):
+            shown[column] = shown[column].map(lambda v: f"{v:+.5f}")  # signed differences
+        for column in ("sd_model", "sd_other"):
+            shown[column] = shown[column].map(lambda v: f"{v:.5f}")
         lines += [f"## Comparisons under `{protocol}`", "", markdown_table(shown), ""]
     for protocol, frame in equivalences.items():
         if len(frame):
