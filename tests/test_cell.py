@@ -27,3 +27,21 @@ def test_a_record_with_a_diverged_discriminator_round_trips(tmp_path, orbit_imag
     run = cell.read_record(path)["runs"][0]
     assert run["status"] == "ok" and math.isfinite(run["bm"])
     assert run["log"]["non_finite_values"] > 0
+
+
+def test_non_finite_generated_images_mark_the_seed_diverged(orbit_images):
+    import types
+
+    import numpy as np
+
+    class Trained:
+        log = {}
+
+        def generate(self, images, k, rng):
+            out = np.full((images.shape[0], k, *images.shape[1:]), 0.5)
+            out[3, 2, 100, 1] = np.nan  # one bad channel of one pixel is enough
+            return out
+
+    fake = types.SimpleNamespace(train=lambda *args: Trained())
+    run, _ = cell.run_seed(orbit_images, fake, "AVA1", 0.5, 0, {})
+    assert run["status"] == "diverged" and run["bm"] is None

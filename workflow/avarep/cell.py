@@ -58,9 +58,9 @@ def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=Fal
     try:
         trained = protocol_module.train(images, model, lr, rng, options)
         generated = trained.generate(images, GENERATIONS_PER_IMAGE, rng)
-        if not np.all(np.isfinite(generated)):
-            raise Diverged("generated images contain non-finite values")
         bm = float(bm_per_generation(generated, images).mean())
+        if not math.isfinite(bm):  # any NaN or inf pixel propagates into BM: no extra pass
+            raise Diverged("generated images contain non-finite values")
         status, log = "ok", json_safe_log(trained.log)
     except Diverged as exc:
         bm, status, log, generated = None, "diverged", {"reason": str(exc)}, None

@@ -24,15 +24,17 @@ PROTOCOL_STYLE = {"author": {"color": "#1f77b4"}, "paper": {"color": "#d62728"}}
 
 def side_by_side(longs: dict[str, pd.DataFrame], published: pd.DataFrame) -> pd.DataFrame:
     """One row per (model, lr): each protocol's mean, sd, n_ok, n_diverged, and the published BM."""
-    frame = published.rename(columns={"bm": "published"})[["model", "lr", "published"]]
+    frame = None
     for protocol, long in longs.items():
         t12 = table12(long)[["model", "lr", "mean", "sd", "n_ok", "n_diverged"]]
         t12 = t12.rename(columns={c: f"{protocol}_{c}" for c in ("mean", "sd", "n_ok", "n_diverged")})
-        frame = frame.merge(t12, on=["model", "lr"], how="right" if frame.empty else "outer")
+        frame = t12 if frame is None else frame.merge(t12, on=["model", "lr"], how="outer")
+    # Only the cells that were run, each with its published value (none for other data).
+    pub = published.rename(columns={"bm": "published"})[["model", "lr", "published"]]
+    frame = pub.merge(frame, on=["model", "lr"], how="right")
     for protocol in longs:
         frame[f"{protocol}_abs_delta"] = (frame[f"{protocol}_mean"] - frame["published"]).abs()
     order = {m: i for i, m in enumerate(ordered_models(frame["model"].unique()))}
-    frame = frame[frame["model"].isin(set().union(*(set(l["model"]) for l in longs.values())))]
     return frame.sort_values(["model", "lr"], key=lambda s: s.map(order) if s.name == "model" else -s)
 
 
