@@ -12,7 +12,7 @@ import pytest
 from scipy import stats
 
 from avarep import check, published, tables
-from avarep.cell import _checksum, write_record
+from avarep.cell import FORMAT, _checksum, write_record
 from avarep.sweep import LEARNING_RATES, MODELS
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "workflow" / "scripts"
@@ -154,7 +154,7 @@ def make_record(model, lr, bms, dataset="orbit-100x64", protocol="author"):
              "seconds": 0.01, "log": {}} for s, bm in enumerate(bms)]
     ok = [b for b in bms if b is not None]
     record = {
-        "format": 1, "dataset": dataset, "protocol": protocol, "model": model, "lr": float(lr),
+        "format": FORMAT, "dataset": dataset, "protocol": protocol, "model": model, "lr": float(lr),
         "seeds": list(range(len(bms))), "runs": runs,
         "bm_mean": float(np.mean(ok)) if ok else None,
         "bm_sd": float(np.std(ok, ddof=1)) if len(ok) > 1 else None, "n_ok": len(ok),

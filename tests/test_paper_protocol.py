@@ -27,9 +27,9 @@ P_TINY, N_LATENT, HIDDEN = 2, 2, [4, 3]  # encoder 6 -> 4 -> 3 -> 4, decoder 2 -
 LR = 0.3
 
 
-def tiny(model, seed=0):
+def tiny(model, seed=0, **options):
     gen = torch.Generator().manual_seed(seed)
-    return paper.build(model, 3 * P_TINY, gen, F64, latent=N_LATENT, hidden=HIDDEN)
+    return paper.build(model, 3 * P_TINY, gen, {**F64, **options}, latent=N_LATENT, hidden=HIDDEN)
 
 
 def snapshot(m):
@@ -47,7 +47,7 @@ def draws(seed, steps=2):
 # ------------------------------------------------------------------ independent autograd reference
 
 
-def fwd(params, x, output="sigmoid"):
+def fwd(params, x, output="sigmoid", mu_logistic=False):
     h = x
     for i, (w, b) in enumerate(params):
         u = h @ w.T + b
@@ -56,7 +56,8 @@ def fwd(params, x, output="sigmoid"):
     if output == "sigmoid":
         return u, torch.sigmoid(u)
     n = u.shape[1] // 2
-    return u, torch.cat([u[:, :n], F.softplus(u[:, n:])], 1)
+    mu = torch.sigmoid(u[:, :n]) if mu_logistic else u[:, :n]
+    return u, torch.cat([mu, F.softplus(u[:, n:])], 1)
 
 
 def ascend(params, objective_fn, lr):
@@ -70,29 +71,34 @@ def ascend(params, objective_fn, lr):
     return out
 
 
-def reference_step(model, net, x, r, lr):
-    """One step of spec 6 as gradient ascent on objectives (independent of paper.py)."""
+def reference_step(model, net, x, r, lr, mu_logistic=False):
+    """One step of spec 6 as gradient ascent on objectives (independent of paper.py).
+
+    ``mu_logistic``: the robustness study's alternative mu = sigmoid(u); autograd then brings
+    the a_f' = mu (1 - mu) factor itself, and the lean-encode vector takes it explicitly.
+    """
     flags = paper.FLAGS[model]
     n = N_LATENT
     net = dict(net)
+    enc = lambda p, inputs: fwd(p, inputs, "encoder", mu_logistic)  # noqa: E731
     if model == "GAN":
         z = r
         d0 = fwd(net["d"], fwd(net["decoder"], z)[1])[1].detach()
         net["decoder"] = ascend(net["decoder"], lambda p: d0 * fwd(p, z)[1].sum(), lr)
     else:
-        mu, s2 = fwd(net["encoder"], x, "encoder")[1].split(n, 1)
+        mu, s2 = enc(net["encoder"], x)[1].split(n, 1)
         adv = 0.0
         if flags["D"]:
             z0 = mu + s2.sqrt() * r
-            mu_f = fwd(net["encoder"], fwd(net["decoder"], z0)[1], "encoder")[1][:, :n]
+            mu_f = enc(net["encoder"], fwd(net["decoder"], z0)[1])[1][:, :n]
             adv = fwd(net["D"], mu_f)[1].detach()  # a'(D0)/(1 - D0) = D0
 
         def encoder_objective(p):
-            mu, s2 = fwd(p, x, "encoder")[1].split(n, 1)
+            mu, s2 = enc(p, x)[1].split(n, 1)
             return (-0.5 * mu**2 + adv * mu).sum() + (-0.5 * (s2 - torch.log(s2))).sum()
 
         net["encoder"] = ascend(net["encoder"], encoder_objective, lr)
-        mu, s2 = fwd(net["encoder"], x, "encoder")[1].split(n, 1)
+        mu, s2 = enc(net["encoder"], x)[1].split(n, 1)
         z = (mu + s2.sqrt() * r).detach()
         adv = 0.0
         if flags["d"]:
@@ -120,20 +126,22 @@ def reference_step(model, net, x, r, lr):
         lean = (x - xf) * xf * (1 - xf) if flags["lean_decode"] else None
         net["d"] = ascend(net["d"], disc_objective(x, xf, lean), lr)
     if flags["D"]:
-        mu_r = fwd(net["encoder"], x, "encoder")[1][:, :n].detach()
-        mu_f = fwd(net["encoder"], xf, "encoder")[1][:, :n].detach()
-        lean = (mu_r - mu_f) if flags["lean_encode"] else None
+        mu_r = enc(net["encoder"], x)[1][:, :n].detach()
+        mu_f = enc(net["encoder"], xf)[1][:, :n].detach()
+        slope = mu_f * (1 - mu_f) if mu_logistic else 1.0
+        lean = (mu_r - mu_f) * slope if flags["lean_encode"] else None
         net["D"] = ascend(net["D"], disc_objective(mu_r, mu_f, lean), lr)
     return net
 
 
+@pytest.mark.parametrize("mu_output", ["linear", "logistic"])
 @pytest.mark.parametrize("model", MODELS)
-def test_full_step_matches_autograd_objectives(model):
-    m = tiny(model, seed=3)
+def test_full_step_matches_autograd_objectives(model, mu_output):
+    m = tiny(model, seed=3, mu_output=mu_output)
     expected = snapshot(m)
     xs, rs = draws(11)
     for x, r in zip(xs, rs):  # two steps: the second one starts from updated players
-        expected = reference_step(model, expected, x, r, LR)
+        expected = reference_step(model, expected, x, r, LR, mu_output == "logistic")
         with torch.no_grad():
             m.step(x, r, LR)
     got = snapshot(m)
@@ -344,14 +352,27 @@ def test_real_size_layers():
 
 def test_options_defaults_and_json():
     options = paper.check_options({})
-    assert options == {"dtype": "float64", "device": "cpu", "threads": 1}
+    assert options == {"dtype": "float64", "device": "cpu", "threads": 1,
+                       "mu_output": "linear", "init_scale": 1.0}
     json.dumps(options)
+
+
+def test_init_scale_scales_the_same_draws():
+    default, scaled = tiny("AVA5", seed=4), tiny("AVA5", seed=4, init_scale=0.1)
+    for name, nets in snapshot(default).items():
+        for (w, b), (ws, bs) in zip(nets, snapshot(scaled)[name]):
+            assert torch.allclose(ws, 0.1 * w, rtol=1e-15, atol=0)
+            assert torch.allclose(bs, 0.1 * b, rtol=1e-15, atol=0)
+    bound = 1 / np.sqrt(3 * P_TINY)  # the encoder's first layer: U(-bound, bound) by default
+    assert float(default.encoder.weight(0).abs().max()) <= bound
 
 
 @pytest.mark.parametrize(
     "options,key",
     [({"colour": 1}, "colour"), ({"dtype": "float16"}, "dtype"), ({"threads": 0}, "threads"),
-     ({"threads": True}, "threads"), ({"device": "tpu"}, "device")],
+     ({"threads": True}, "threads"), ({"device": "tpu"}, "device"),
+     ({"mu_output": "tanh"}, "mu_output"), ({"init_scale": 0}, "init_scale"),
+     ({"init_scale": "big"}, "init_scale")],
 )
 def test_bad_options_name_the_key(options, key):
     with pytest.raises(ValueError, match=key):

@@ -3,19 +3,22 @@
 The cell record (JSON) is the contract between training and aggregation::
 
     {
-      "format": 1,
+      "format": 2,
       "dataset": "orbit-100x64", "protocol": "author", "model": "AVA1", "lr": 0.5,
       "seeds": [0, 1, 2, 3, 4],
-      "runs": [{"seed": 0, "bm": 0.2311, "status": "ok", "seconds": 0.08, "log": {...}}, ...],
+      "runs": [{"seed": 0, "bm": 0.2311, "status": "ok", "reason": "",
+                "health": {"max_abs_mu": 3.1, ...}, "seconds": 0.08, "log": {...}}, ...],
       "bm_mean": 0.2312, "bm_sd": 0.0004,   # over the seeds whose status is "ok"; sd is n-1
-      "n_ok": 5,
+      "n_ok": 5, "status_counts": {"ok": 5, "unstable": 0, "diverged": 0},
+      "health_rule": "bounded-latent rule",
       "options": {...}, "settings_hash": "<sha256>", "settings": {...},
       "wall_seconds": 0.41, "threads": 1, "device": "cpu",
       "versions": {"python": "...", "numpy": "...", "avarep": "..."},
       "record_sha256": "<sha256 of this JSON without this key>"
     }
 
-``status`` is ``ok`` or ``diverged`` (non-finite numbers: bm is then null). ``record_sha256``
+``status`` is ``ok``, ``unstable`` (finite but blown up: bm kept, never used) or ``diverged``
+(non-finite numbers: bm is then null), by the rule in :mod:`avarep.health`. ``record_sha256``
 lets aggregation reject a truncated or hand-edited record instead of silently using it.
 """
 
@@ -34,11 +37,13 @@ import numpy as np
 
 from . import __version__, atomic
 from .metric import bm_per_generation
+from .health import RULE_NAME, STATUSES, classify, saturated_share
 from .protocols import Diverged, load
 from .seeding import rng_for
 from .sweep import GENERATIONS_PER_IMAGE, settings_hash
 
-FORMAT = 1
+#: Format 2 added each seed's health quantities and the ``unstable`` status.
+FORMAT = 2
 
 
 class CorruptRecord(ValueError):
@@ -52,22 +57,33 @@ def _checksum(record: dict) -> str:
 
 
 def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=False):
-    """Train and score one seed. Returns (run dict, generated images or None)."""
+    """Train and score one seed. Returns (run dict, generated images or None).
+
+    The run's status follows avarep.health: ``diverged`` (non-finite; bm null), ``unstable``
+    (finite but blown up; bm kept for the reader, never used in a table or a verdict) or
+    ``ok``.
+    """
     rng = rng_for(model, lr, seed)
     started = time.perf_counter()
+    reason, seed_health = "", None
     try:
         trained = protocol_module.train(images, model, lr, rng, options)
         generated = trained.generate(images, GENERATIONS_PER_IMAGE, rng)
         bm = float(bm_per_generation(generated, images).mean())
         if not math.isfinite(bm):  # any NaN or inf pixel propagates into BM: no extra pass
             raise Diverged("generated images contain non-finite values")
-        status, log = "ok", json_safe_log(trained.log)
+        seed_health = {**trained.health(), "generated_saturated_share": saturated_share(generated)}
+        status, reason = classify(seed_health)
+        log = json_safe_log(trained.log)
     except Diverged as exc:
         bm, status, log, generated = None, "diverged", {"reason": str(exc)}, None
+        reason = str(exc)
     run = {
         "seed": int(seed),
         "bm": bm,
         "status": status,
+        "reason": reason,
+        "health": json_safe_log(seed_health) if seed_health is not None else None,
         "seconds": round(time.perf_counter() - started, 6),
         "log": log,
     }
@@ -129,7 +145,8 @@ def run_cell(
     device: str = "cpu",
     progress=None,
 ):
-    """Train every seed of one cell. Returns (record, generated images of the first ok seed)."""
+    """Train every seed of one cell. Returns (record, generated images of the first ok seed,
+    else of the first unstable one, else None)."""
     module = load(protocol)
     options = module.check_options(dict(options))
     settings = {
@@ -144,15 +161,17 @@ def run_cell(
         "code": __version__,
     }
     started = time.perf_counter()
-    runs, sample = [], None
+    runs, sample, sample_ok = [], None, False
     for seed in seeds:
-        run, generated = run_seed(images, module, model, lr, seed, options, sample is None)
+        # The strip shows the first ok seed's images, else the first finite (unstable) seed's.
+        run, generated = run_seed(images, module, model, lr, seed, options, not sample_ok)
         runs.append(run)
-        if sample is None and generated is not None:
-            sample = generated
+        if generated is not None and (sample is None or run["status"] == "ok"):
+            sample, sample_ok = generated, run["status"] == "ok"
         if progress is not None:
             progress(run, len(runs), len(seeds))
     mean, sd, n_ok = summarise(runs)
+    counts = {status: sum(r["status"] == status for r in runs) for status in STATUSES}
     record = {
         "format": FORMAT,
         "dataset": dataset,
@@ -164,6 +183,8 @@ def run_cell(
         "bm_mean": mean,
         "bm_sd": sd,
         "n_ok": n_ok,
+        "status_counts": counts,
+        "health_rule": RULE_NAME,
         "options": options,
         "settings_hash": settings_hash(settings),
         "settings": settings,
@@ -187,8 +208,11 @@ def read_record(path: str | os.PathLike) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CorruptRecord(f"{path}: unreadable cell record ({exc})") from exc
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise CorruptRecord(f"{path}: not a cell record of format {FORMAT}")
+    if not isinstance(record, dict) or "format" not in record:
+        raise CorruptRecord(f"{path}: not a cell record")
+    if record["format"] != FORMAT:
+        raise CorruptRecord(f"{path}: cell record of format {record['format']}, written by an "
+                            f"older version (this one writes format {FORMAT})")
     if record.get("record_sha256") != _checksum(record):
         raise CorruptRecord(f"{path}: checksum mismatch (file was truncated or edited)")
     for run in record["runs"]:

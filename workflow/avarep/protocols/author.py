@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..health import SATURATION
 from ..layers import hidden_sizes
 from ..sweep import LATENT_DIM, MODELS
 from . import Diverged
@@ -204,6 +205,16 @@ class ChannelMLP:
                 spread = np.matmul(self.weights[layer], (error * self.multiplicity[layer + 1])[:, :, None])
                 error = derivative_at_output(below) * spread[:, :, 0]
 
+    def parameter_norm(self) -> float:
+        """Euclidean norm of the real (uncollapsed) network's weights and biases: a stored
+        entry stands for as many equal entries as its two layers' multiplicities."""
+        total = 0.0
+        for weight, bias, rows, cols in zip(self.weights, self.biases, self.multiplicity,
+                                            self.multiplicity[1:]):
+            total += float(np.sum(weight**2 * rows[:, None] * cols[None, :]))
+            total += float(np.sum(bias**2 * cols))
+        return float(np.sqrt(total))
+
     def update_twice(self, activations, output_error, lr):
         """The double update of networks trained without a target (same error, same pass)."""
         self.update(activations, output_error, lr)
@@ -251,6 +262,9 @@ class AuthorModel:
         self.mu = np.zeros((3, n), dtype=self.dtype)
         self.variance = np.zeros((3, n), dtype=self.dtype)
         self.log: dict = {"steps": 0}
+        # Health (avarep.health): largest stored mu and variance, saturated discriminator outputs.
+        self._largest = {"mu": 0.0, "sigma2": 0.0}
+        self._discriminator_outputs = [0, 0]  # saturated, total
 
     # One online SGD step per training image (spec 5.3).
     def step(self, x, lr, rng):
@@ -258,7 +272,30 @@ class AuthorModel:
             self._gan_step(x, lr, rng)
         else:
             self._vae_step(x, lr, rng)
+            self._track_latent()
         self.log["steps"] += 1
+
+    def _track_latent(self):
+        self._largest["mu"] = max(self._largest["mu"], float(np.abs(self.mu).max()))
+        self._largest["sigma2"] = max(self._largest["sigma2"], float(self.variance.max()))
+
+    def named_networks(self):
+        """(name, network) pairs under the names the paper protocol uses too."""
+        nets = self.nets
+        pairs = (("encoder", nets.encoder), ("decoder", nets.decoder),
+                 ("d", nets.decoder_discriminator), ("D", nets.encoder_discriminator))
+        return [(name, net) for name, net in pairs if net is not None]
+
+    def health(self) -> dict:
+        """Health quantities of avarep.health (zero initialisation: no norm growth ratio)."""
+        saturated, total = self._discriminator_outputs
+        has_encoder = not self.flags.gan
+        return {
+            "max_abs_mu": self._largest["mu"] if has_encoder else None,
+            "max_sigma2": self._largest["sigma2"] if has_encoder else None,
+            "parameter_norm": {name: net.parameter_norm() for name, net in self.named_networks()},
+            "discriminator_saturated_share": saturated / total if total else None,
+        }
 
     def _vae_step(self, x, lr, rng):
         nets, flags, n = self.nets, self.flags, LATENT_DIM
@@ -341,6 +378,10 @@ class AuthorModel:
             error = error + lean_error.sum(axis=1, keepdims=True) * derivative_at_output(fake_out)
         # The whole error is applied with the fake pass's activations.
         net.update_twice(fake_pass, error, lr)
+        outputs = np.concatenate([real_out.ravel(), fake_out.ravel()])
+        self._discriminator_outputs[0] += np.count_nonzero(
+            (outputs < SATURATION) | (outputs > 1.0 - SATURATION))
+        self._discriminator_outputs[1] += outputs.size
         self.log[f"{name}_real"] = real_out[:, 0].tolist()
         self.log[f"{name}_fake"] = fake_out[:, 0].tolist()
 

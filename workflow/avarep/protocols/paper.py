@@ -117,7 +117,11 @@ FLAGS: dict[str, dict[str, bool]] = {
 }
 assert set(FLAGS) == set(MODELS)
 
-DEFAULTS = {"dtype": "float64", "device": "cpu", "threads": 1}
+DEFAULTS = {"dtype": "float64", "device": "cpu", "threads": 1,
+            # Alternatives to two open choices, for the robustness study (avarep.robustness):
+            "mu_output": "linear",  # "logistic": mu = sigmoid(u), a_f' = mu (1 - mu)
+            "init_scale": 1.0}  # multiplies the default initialisation's bound 1/sqrt(fan_in)
+MU_OUTPUTS = ("linear", "logistic")
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
@@ -154,7 +158,14 @@ def check_options(options: dict) -> dict:
     threads = merged["threads"]
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"option 'threads' must be a positive integer, got {threads!r}")
-    return {"dtype": merged["dtype"], "device": device, "threads": int(threads)}
+    if merged["mu_output"] not in MU_OUTPUTS:
+        raise ValueError(f"option 'mu_output' must be one of {', '.join(MU_OUTPUTS)}, "
+                         f"got {merged['mu_output']!r}")
+    scale = merged["init_scale"]
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < math.inf:
+        raise ValueError(f"option 'init_scale' must be a positive number, got {scale!r}")
+    return {"dtype": merged["dtype"], "device": device, "threads": int(threads),
+            "mu_output": merged["mu_output"], "init_scale": float(scale)}
 
 
 # --------------------------------------------------------------------------------- networks
@@ -175,12 +186,13 @@ class MLP:
     slower than x @ W^T stored as (100, 19200)).
     """
 
-    def __init__(self, sizes, output, gen, dtype, device):
+    def __init__(self, sizes, output, gen, dtype, device, init_scale=1.0, mu_logistic=False):
         self.sizes = list(sizes)
         self.output = output
+        self.mu_logistic = mu_logistic  # encoder only: mu = sigmoid(u) instead of u
         self.stored, self.biases, self.transposed = [], [], []
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
-            bound = 1.0 / math.sqrt(fan_in)
+            bound = init_scale / math.sqrt(fan_in)
             w = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
             b = (torch.rand(fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
             t = fan_out > fan_in
@@ -217,7 +229,8 @@ class MLP:
         else:
             n = u.shape[1] // 2
             zero = torch.zeros((), dtype=u.dtype, device=u.device)
-            y = torch.cat([u[:, :n], torch.logaddexp(u[:, n:], zero)], 1)  # mu | softplus
+            mu = torch.sigmoid(u[:, :n]) if self.mu_logistic else u[:, :n]
+            y = torch.cat([mu, torch.logaddexp(u[:, n:], zero)], 1)  # mu | softplus
         return acts, u, y
 
     def __call__(self, x):
@@ -247,6 +260,11 @@ class MLP:
             delta = below
 
 
+def parameter_norm(net: MLP) -> float:
+    """Euclidean norm of all of a network's weights and biases together."""
+    return math.sqrt(sum(float(p.double().pow(2).sum()) for p in net.parameters()))
+
+
 def _check(name, *tensors):
     for t in tensors:
         if not bool(torch.isfinite(t).all()):
@@ -267,6 +285,8 @@ class PaperModel:
     gen: torch.Generator
     dtype: torch.dtype
     device: torch.device
+    init_scale: float = 1.0
+    mu_logistic: bool = False
 
     def __post_init__(self):
         if self.model not in FLAGS:
@@ -274,7 +294,8 @@ class PaperModel:
         self.flags = FLAGS[self.model]
         self.is_gan = self.model == "GAN"
         enc_hidden, dec_hidden = list(self.hidden), list(reversed(self.hidden))
-        mk = lambda sizes, out: MLP(sizes, out, self.gen, self.dtype, self.device)  # noqa: E731
+        mk = lambda sizes, out: MLP(sizes, out, self.gen, self.dtype, self.device,  # noqa: E731
+                                    self.init_scale, self.mu_logistic and out == "encoder")
         # Construction order fixes the initial draws: encoder, decoder, d, D.
         self.encoder = (
             None if self.is_gan else mk([self.n_in, *enc_hidden, 2 * self.latent], "encoder")
@@ -284,6 +305,12 @@ class PaperModel:
         self.D = mk([self.latent, *dec_hidden, 1], "sigmoid") if self.flags["D"] else None
         zero = torch.zeros((), dtype=torch.int64, device=self.device)
         self._clamped = {"probability": zero.clone(), "sigma2": zero.clone()}
+        self._probabilities = 0  # how many discriminator probabilities went through the clamp
+        # Largest |mu| and sigma2 the encoder produced (training and generation), kept on the
+        # device so that tracking them costs no sync; see avarep.health.
+        self._largest = {"mu": torch.zeros((), dtype=self.dtype, device=self.device),
+                         "sigma2": torch.zeros((), dtype=self.dtype, device=self.device)}
+        self.initial_norms = {name: parameter_norm(net) for name, net in self.networks().items()}
         self._pending = []  # (name, tensor) to check for finiteness at the end of the step
         self._last, self._last_disc = {}, {}  # diagnostics of the last step (tensors)
         self.steps = 0
@@ -315,6 +342,7 @@ class PaperModel:
     def _clamp_p(self, p):
         c = p.clamp(EPS, 1.0 - EPS)
         self._clamped["probability"] += (c != p).sum()
+        self._probabilities += p.numel()
         return c
 
     def _adv(self, p):
@@ -322,9 +350,16 @@ class PaperModel:
         c = self._clamp_p(p)
         return logistic_prime(c) / (1.0 - c)
 
+    def _mu_prime(self, mu):
+        """a_f' at the mu outputs: 1 when linear (the default), mu (1 - mu) when logistic."""
+        return logistic_prime(mu) if self.mu_logistic else torch.ones_like(mu)
+
     def _encode(self, x):
         acts, u, y = self.encoder.forward(x)
-        return acts, u, y[:, : self.latent], y[:, self.latent:]
+        mu, s2 = y[:, : self.latent], y[:, self.latent:]
+        torch.maximum(self._largest["mu"], mu.abs().max(), out=self._largest["mu"])
+        torch.maximum(self._largest["sigma2"], s2.max(), out=self._largest["sigma2"])
+        return acts, u, mu, s2
 
     # -- one step
     def step(self, x, r, lr):
@@ -346,8 +381,9 @@ class PaperModel:
         s2c = s2.clamp_min(SIGMA2_MIN)
         self._clamped["sigma2"] += (s2c != s2).sum()
         e_s2 = -0.5 * (1.0 - 1.0 / s2c)
-        # a_f' = 1 at the (linear) mu outputs, softplus'(u) = sigmoid(u) at the sigma2 outputs
-        delta = torch.cat([e_mu, e_s2 * torch.sigmoid(u[:, n:])], 1)
+        # a_f' = 1 at linear mu outputs (mu(1 - mu) at logistic ones), softplus'(u) = sigmoid(u)
+        # at the sigma2 outputs
+        delta = torch.cat([e_mu * self._mu_prime(mu), e_s2 * torch.sigmoid(u[:, n:])], 1)
         self._watch("encoder output or error", mu, s2, delta)
         self.encoder.update(acts, delta, lr)
         # ---- decoder (z from the updated encoder, same r)
@@ -373,7 +409,7 @@ class PaperModel:
             if xf is None:
                 xf = self.decoder(z)
             mu_f = self._encode(xf)[2]
-            lean = (mu - mu_f) if f["lean_encode"] else None  # a_f' = 1: mu is linear
+            lean = (mu - mu_f) * self._mu_prime(mu_f) if f["lean_encode"] else None
             self._train_disc(self.D, mu, mu_f, lr, lean=lean, name="D")
         self._check_pending()
         self.steps += 1
@@ -405,6 +441,22 @@ class PaperModel:
         self._train_disc(self.d, x, xf, lr, lean=None, name="d")
         self._check_pending()
         self.steps += 1
+
+    def health(self) -> dict:
+        """Health quantities of avarep.health (JSON-serialisable; one sync)."""
+        has_encoder = self.encoder is not None
+        return {
+            "max_abs_mu": float(self._largest["mu"]) if has_encoder else None,
+            "max_sigma2": float(self._largest["sigma2"]) if has_encoder else None,
+            "parameter_norm": {k: parameter_norm(n) for k, n in self.networks().items()},
+            "parameter_norm_growth": {
+                k: parameter_norm(n) / self.initial_norms[k] for k, n in self.networks().items()
+            },
+            "clamped_probability_share": (
+                int(self._clamped["probability"]) / self._probabilities
+                if self._probabilities else None
+            ),
+        }
 
     # -- generation
     def sample(self, x, k, gen):
@@ -443,6 +495,9 @@ class TrainedModel:
             self.log[f"last_{name}_real"] = float(p[0, 0])
             self.log[f"last_{name}_fake"] = float(p[1, 0])
 
+    def health(self) -> dict:
+        return self.model.health()
+
     def generate(self, test_images, k, rng):
         test_images = np.asarray(test_images, dtype=np.float64)
         N, P, C = test_images.shape
@@ -471,7 +526,8 @@ def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None):
     if hidden is None:
         hidden = hidden_sizes(n_in // 3, latent)
     return PaperModel(model, n_in, latent, list(hidden), gen,
-                      _DTYPES[options["dtype"]], torch.device(options["device"]))
+                      _DTYPES[options["dtype"]], torch.device(options["device"]),
+                      options.get("init_scale", 1.0), options.get("mu_output") == "logistic")
 
 
 def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
