@@ -21,6 +21,7 @@ include: "workflow/rules/check.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/studies.smk"
+include: "workflow/rules/robustness.smk"
 
 
 # The report's front page: the reproducibility summary of this run (`snakemake --report`).

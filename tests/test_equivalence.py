@@ -195,7 +195,10 @@ def test_equivalence_on_a_hand_made_long_frame():
     long.insert(0, "dataset", "synthetic")
     per_lr, verdicts = eq.equivalence(long)
 
-    assert per_lr["lr"].tolist() == [0.5, 0.1]  # descending; 0.05 skipped
+    assert per_lr["lr"].tolist() == [0.5, 0.1, 0.05]  # descending
+    # 0.05: AVA1 has one ok seed -> kept as a row, not assessable, outside the Holm family
+    assert per_lr["assessable"].tolist() == [True, True, False]
+    assert per_lr["distinguishable"].isna().tolist() == [False, False, True]
     first = per_lr.iloc[0]
     assert (first["n_a"], first["n_b"]) == (3, 3)
     assert first["mean_a"] == pytest.approx(0.21) and first["mean_b"] == pytest.approx(0.22)
@@ -208,11 +211,12 @@ def test_equivalence_on_a_hand_made_long_frame():
     second = per_lr.iloc[1]
     assert second["p"] == 1.0 and second["difference"] == 0.0  # constant, equal samples
     # p = 0.1525... and 1.0: Holm rejects neither.
-    assert not per_lr["distinguishable"].any()
+    assert not per_lr["distinguishable"].fillna(False).any()
 
     (verdict,) = verdicts.to_dict("records")
     assert verdict["pair"] == "AVA1 vs AVA2"
     assert verdict["learning_rates"] == 2 and verdict["seeds"] == 2
+    assert verdict["not_assessable"] == 1
     assert verdict["distinguishable_at"] == 0 and verdict["verdict"] == "not distinguishable"
     assert verdict["largest_difference"] == pytest.approx(0.01)
     assert verdict["smallest_p"] == pytest.approx(first["p"])

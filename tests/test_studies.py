@@ -204,7 +204,7 @@ def check_verdicts(base, models, seeds):
     summary = base / "verdicts" / "summary.md"
     assert summary.is_file()
     text = summary.read_text()
-    assert "Claims that hold robustly" in text
+    assert "**Verdicts per protocol**" in text
     assert f"{seeds} seeds per cell" in text
     many = pd.read_csv(base / "verdicts-author" / "bm.csv")
     assert sorted(many["seed"].unique()) == list(range(seeds))

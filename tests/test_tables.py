@@ -153,7 +153,7 @@ def test_markdown_marks_diverged_cells():
     }))
     md = tables.table12_markdown(tables.table12(long), 1, ["AVA1", "VAE", "GAN"], "caption")
     assert "0.1239 ± 0.0007 (1 diverged)" in md
-    assert "| 0.5 | 0.1239 ± 0.0007 (1 diverged) | 0.2050 ± 0.0071 | diverged |" in md
+    assert "| 0.5 | 0.1239 ± 0.0007 (1 diverged) | 0.2050 ± 0.0071 | no result (2 diverged) |" in md
     empty = tables.table12_markdown(tables.table12(long), 2, ["AVA1"], "caption")
     assert "No learning rate" in empty
 

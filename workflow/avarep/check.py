@@ -12,7 +12,9 @@ Claims: each atomic comparison "statistic(model) relation statistic(other)" is j
 per-seed Table 3 (each seed's complete 19-point curve gives its own Table 3). The Welch
 two-sample 95% CI of mean(stat of model) - mean(stat of other) decides: ``holds`` when the CI
 lies entirely on the claimed side, ``fails`` when entirely on the other, ``not resolved``
-otherwise; ``not evaluated`` when a model or learning rate is missing.
+otherwise; ``not evaluated`` when a model or learning rate was not run; ``not assessable``
+when it was run but fewer than 2 seeds of a model are healthy (``ok``, avarep.health) at every
+learning rate, so no per-seed Table 3 can be formed from healthy networks.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import pandas as pd
 from scipy import stats
 
 from . import equivalence, tables
+from .health import RULE as HEALTH_RULE
+from .health import RULE_NAME, STATUSES
 from .published import DERIVED_CLAIM, DERIVED_FROM, STATISTICS
 from .sweep import LEARNING_RATES, lr_label
 
@@ -39,8 +43,12 @@ RULE = (
     "is not judged (NA). For Table 3 the mean and sd are those of the statistic computed on "
     "each seed's own 19-point curve. A claim's comparison **holds** when the Welch two-sample "
     "95% CI of the per-seed difference lies entirely on the claimed side, **fails** when it "
-    "lies entirely on the other side, and is **not resolved** otherwise. A claim holds when "
-    "all its comparisons hold, fails when any fails; claim 6 is the conjunction of claims 1–5."
+    "lies entirely on the other side, and is **not resolved** otherwise; it is **not "
+    "assessable** when fewer than 2 seeds of a model it needs are ok at every γ (only ok "
+    "seeds count), and **not evaluated** when a model or γ it needs was not run. A claim "
+    "fails when any comparison fails; otherwise it is not evaluated, then not assessable, "
+    "when any comparison is; it holds when all hold and is not resolved otherwise. Claim 6 "
+    "is the conjunction of claims 1–5."
 )
 
 
@@ -124,10 +132,10 @@ def table3_diff(long: pd.DataFrame, published_t3: pd.DataFrame,
             mean = per_seed.mean() if n else math.nan
             sd = per_seed.std(ddof=1) if n > 1 else math.nan
             lo, hi = prediction_interval(mean, sd, n)
-            if not reason and not math.isfinite(value):
-                reason = f"{model} has a learning rate where every seed diverged"
-            if not reason and n < 2:
+            if not reason and n < tables.MIN_OK_SEEDS:
                 reason = seed_reasons.get(model, f"{model} has fewer than 2 complete seed curves")
+            elif not reason and not math.isfinite(value):
+                reason = f"{model} has a learning rate with fewer than 2 ok seeds"
             rows.append({
                 "statistic": stat, "model": model, "ours": value, "published": published,
                 "abs_delta": tables.round4(abs(value - published)), "seed_mean": mean, "seed_sd": sd,
@@ -174,22 +182,22 @@ def claim_rows(long: pd.DataFrame, claims: pd.DataFrame, published_t3: pd.DataFr
         pub_diff = published_t3.at[c["statistic"], c["model"]] - published_t3.at[c["statistic"], c["other"]]
         row = {**c, "published_diff": round(float(pub_diff), 4),
                "published_holds": relation_holds(c["relation"], round(float(pub_diff), 4))}
-        samples, reasons = {}, []
+        samples, missing, unhealthy = {}, [], []
         for m in (c["model"], c["other"]):
             values = seeds.loc[(seeds["model"] == m) & (seeds["statistic"] == c["statistic"]), "value"]
             samples[m] = values.dropna().to_numpy(dtype=float)
-            reason = _missing_reason(long, m, learning_rates) or seed_reasons.get(m, "")
-            if not reason and len(samples[m]) < 2:
-                reason = f"{m} has fewer than 2 complete seed curves"
-            if reason:
-                reasons.append(reason)
+            if _missing_reason(long, m, learning_rates):
+                missing.append(_missing_reason(long, m, learning_rates))
+            elif len(samples[m]) < tables.MIN_OK_SEEDS:
+                unhealthy.append(seed_reasons.get(m, f"{m} has fewer than 2 complete seed curves"))
         a, b = samples[c["model"]], samples[c["other"]]
         row.update({"n_model": len(a), "n_other": len(b),
                     "sd_model": a.std(ddof=1) if len(a) > 1 else math.nan,
                     "sd_other": b.std(ddof=1) if len(b) > 1 else math.nan})
-        if reasons:
+        if missing or unhealthy:
             row.update(margin=math.nan, ci_lo=math.nan, ci_hi=math.nan,
-                       verdict="not evaluated", reason="; ".join(reasons))
+                       verdict="not evaluated" if missing else "not assessable",
+                       reason="; ".join(missing + unhealthy))
         else:
             margin, lo, hi = welch_ci(a, b)
             row.update(margin=margin, ci_lo=lo, ci_hi=hi, verdict=verdict(c["relation"], lo, hi),
@@ -199,12 +207,16 @@ def claim_rows(long: pd.DataFrame, claims: pd.DataFrame, published_t3: pd.DataFr
 
 
 def combine(verdicts: Sequence[str]) -> str:
-    """A claim from its comparisons: any fails -> fails; else any not evaluated -> not
-    evaluated; all hold -> holds; otherwise not resolved."""
-    if "fails" in verdicts:
-        return "fails"
-    if "not evaluated" in verdicts:
-        return "not evaluated"
+    """A claim from its comparisons (a claim is their conjunction).
+
+    Any comparison that fails sinks the claim, whatever the others: ``fails``. Otherwise a
+    claim can hold only if every comparison was judged, so any ``not evaluated`` (not run)
+    makes it ``not evaluated`` and then any ``not assessable`` (too few healthy seeds) makes it
+    ``not assessable``; all hold -> ``holds``; otherwise ``not resolved``.
+    """
+    for verdict_ in ("fails", "not evaluated", "not assessable"):
+        if verdict_ in verdicts:
+            return verdict_
     return "holds" if all(v == "holds" for v in verdicts) else "not resolved"
 
 
@@ -233,6 +245,29 @@ def claim_verdicts(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def sensitivity(long: pd.DataFrame, claims: pd.DataFrame, published_t3: pd.DataFrame):
+    """The claims again, with Table 3 taken over the learning rates where every seed of every
+    model is ok. Returns (those learning rates, comparison rows, claim verdicts); the frames
+    are empty when that range is the full sweep (nothing to add) or has fewer than 2 rates.
+
+    The published claims are about all 19 γ, so this is a different statistic: it says what
+    the healthy part of the sweep supports, not whether the published numbers hold.
+    """
+    healthy = tables.healthy_learning_rates(long)
+    ran = sorted(set(long["lr"]), reverse=True)
+    if len(healthy) < 2 or healthy == ran:
+        return healthy, pd.DataFrame(), pd.DataFrame()
+    rows = claim_rows(long, claims, published_t3, healthy)
+    return healthy, rows, claim_verdicts(rows)
+
+
+def status_counts(long: pd.DataFrame) -> str:
+    """'N seed runs: a ok, b unstable, c diverged' for a headline."""
+    counts = long["status"].value_counts()
+    parts = ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES)
+    return f"{len(long)} seed runs: {parts}"
+
+
 # ---------------------------------------------------------------------------- (d) summary
 
 def _fmt(value, digits: int = 4) -> str:
@@ -256,30 +291,36 @@ def _inside_count(frame: pd.DataFrame) -> str:
 
 
 def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str,
-                     equivalences: pd.DataFrame | None = None) -> str:
+                     equivalences: pd.DataFrame | None = None, long: pd.DataFrame | None = None,
+                     sensitive: tuple | None = None) -> str:
     ran = cells[cells["published"].notna()]
     per_model = ran.groupby("model", sort=False)["abs_delta"].mean()
     per_model = per_model.reindex(tables.ordered_models(per_model.index))
+    judged = ran["abs_delta"].notna().sum()
     headline = [
         f"# Check against the published numbers — dataset `{dataset}`, protocol `{protocol}`\n",
         "## Headline\n",
-        f"* Mean |Δ| over {len(ran)} cells (of the 133 published): **{_fmt(ran['abs_delta'].mean())}**",
+        *([] if long is None else [f"* Health ({RULE_NAME}): **{status_counts(long)}**"]),
+        f"* Mean |Δ| over {judged} cells with ≥ 2 ok seeds (of the {len(ran)} published cells "
+        f"run): **{_fmt(ran['abs_delta'].mean())}**",
         f"* Cells: **{_inside_count(ran)}**",
         f"* Table 3: **{_inside_count(t3)}**",
         "* Claims: " + ", ".join(f"{r['claim']}: **{r['verdict']}**" for r in verdicts.to_dict("records")),
+        *_sensitivity_headline(sensitive),
         *([] if equivalences is None or equivalences.empty else [
             "* Equivalences: " + ", ".join(
                 f"{r['pair']} **{r['verdict']}** ({r['seeds']} seeds)" for r in equivalences.to_dict("records"))]),
         "",
         "Mean |Δ| per model:\n",
         _table(pd.DataFrame({"model": per_model.index, "mean |Δ|": per_model.to_numpy()})),
-        "## Rule\n", RULE, "",
+        "## Rule\n", RULE, "", HEALTH_RULE, "",
         "## Claims\n",
         _table(verdicts[["claim", "text", "verdict", "published_verdict", "reason"]]),
         "Comparisons (margin = our mean per-seed difference model − other; CI = Welch 95%):\n",
         _table(rows[["claim", "statistic", "model", "relation", "other", "margin", "ci_lo", "ci_hi",
                      "sd_model", "sd_other", "published_diff", "published_holds", "verdict",
                      "reason"]], 5),
+        *_sensitivity_section(sensitive),
         equivalence.markdown(equivalences if equivalences is not None else pd.DataFrame()),
         "## Table 3\n",
         _table(t3),
@@ -287,3 +328,32 @@ def summary_markdown(cells, t3, rows, verdicts, dataset: str, protocol: str,
         _table(cells.drop(columns=["table"]).assign(lr=cells["lr"].map(lr_label))),
     ]
     return "\n".join(headline)
+
+
+def _healthy_text(healthy) -> str:
+    return ", ".join(map(lr_label, healthy))
+
+
+def _sensitivity_headline(sensitive) -> list[str]:
+    if not sensitive or sensitive[2].empty:
+        return []
+    healthy, _, verdicts = sensitive
+    return ["* Claims on the γ where every seed of every model is ok "
+            f"({len(healthy)} γ: {_healthy_text(healthy)}): "
+            + ", ".join(f"{r['claim']}: **{r['verdict']}**" for r in verdicts.to_dict("records"))]
+
+
+def _sensitivity_section(sensitive) -> list[str]:
+    if not sensitive or sensitive[2].empty:
+        return []
+    healthy, rows, verdicts = sensitive
+    return [
+        "## Sensitivity: the claims on the healthy learning rates\n",
+        f"Table 3 statistics recomputed over the {len(healthy)} learning rates at which every "
+        f"seed of every model is ok (γ = {_healthy_text(healthy)}), then judged by the same rule. "
+        "The published claims are about all 19 γ: this shows what the healthy part of the sweep "
+        "supports.\n",
+        _table(verdicts[["claim", "text", "verdict", "reason"]]),
+        _table(rows[["claim", "statistic", "model", "relation", "other", "margin", "ci_lo",
+                     "ci_hi", "verdict", "reason"]], 5),
+    ]

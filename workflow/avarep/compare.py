@@ -1,7 +1,9 @@
 """Author, paper and published side by side (results/<dataset>/compare/).
 
 Reads what each protocol's aggregation and check wrote (bm.csv, check/verdicts.csv) and
-answers one question: which published claims survive under the paper's own equations?
+answers one question: which published claims survive under each protocol? The answer is
+built from the verdicts as they came out (holds, fails, not resolved, not assessable, not
+evaluated), never from a fixed sentence.
 """
 
 from __future__ import annotations
@@ -17,17 +19,22 @@ import pandas as pd  # noqa: E402
 
 from . import atomic  # noqa: E402
 from .figures import PUBLISHED_STYLE, lr_axis, save_figure  # noqa: E402
+from .health import RULE_NAME, STATUSES  # noqa: E402
 from .tables import cell_text, fmt4, markdown_table, ordered_models, table12  # noqa: E402
 
+#: The order in which an answer lists verdicts.
+VERDICT_ORDER = ("holds", "fails", "not resolved", "not assessable", "not evaluated")
 PROTOCOL_STYLE = {"author": {"color": "#1f77b4"}, "paper": {"color": "#d62728"}}
 
 
 def side_by_side(longs: dict[str, pd.DataFrame], published: pd.DataFrame) -> pd.DataFrame:
-    """One row per (model, lr): each protocol's mean, sd, n_ok, n_diverged, and the published BM."""
+    """One row per (model, lr): each protocol's mean, sd, n_ok, n_unstable, n_diverged (means
+    from ok seeds only, see tables.table12), and the published BM."""
     frame = None
+    columns = ("mean", "sd", "n_ok", "n_unstable", "n_diverged")
     for protocol, long in longs.items():
-        t12 = table12(long)[["model", "lr", "mean", "sd", "n_ok", "n_diverged"]]
-        t12 = t12.rename(columns={c: f"{protocol}_{c}" for c in ("mean", "sd", "n_ok", "n_diverged")})
+        t12 = table12(long)[["model", "lr", *columns]]
+        t12 = t12.rename(columns={c: f"{protocol}_{c}" for c in columns})
         frame = t12 if frame is None else frame.merge(t12, on=["model", "lr"], how="outer")
     # Only the cells that were run, each with its published value (none for other data).
     pub = published.rename(columns={"bm": "published"})[["model", "lr", "published"]]
@@ -49,9 +56,10 @@ def figure(table: pd.DataFrame, protocols: list[str], path_png: str | os.PathLik
         for protocol in protocols:
             ax.errorbar(part["lr"], part[f"{protocol}_mean"], yerr=part[f"{protocol}_sd"].fillna(0),
                         marker="o", markersize=2.5, capsize=2, label=protocol, **PROTOCOL_STYLE[protocol])
-            diverged = part[part[f"{protocol}_n_diverged"] > 0]
-            ax.plot(diverged["lr"], [0.02] * len(diverged), "x", color=PROTOCOL_STYLE[protocol]["color"],
-                    transform=ax.get_xaxis_transform(), clip_on=False)
+            unhealthy = part[part[f"{protocol}_n_unstable"] + part[f"{protocol}_n_diverged"] > 0]
+            ax.plot(unhealthy["lr"], [0.02] * len(unhealthy), "x",
+                    color=PROTOCOL_STYLE[protocol]["color"], transform=ax.get_xaxis_transform(),
+                    clip_on=False)
         ax.plot(part["lr"], part["published"], label="published", **PUBLISHED_STYLE)
         lr_axis(ax)
         ax.set_title(model)
@@ -65,7 +73,8 @@ def figure(table: pd.DataFrame, protocols: list[str], path_png: str | os.PathLik
         ax.set_visible(False)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=len(protocols) + 1,
                frameon=False)
-    fig.suptitle("BM against the learning rate: author's code, paper's equations, published (◆); × diverged")
+    fig.suptitle("BM against the learning rate (ok seeds): author's code, paper's equations, "
+                 "published (◆); × γ with unstable or diverged seeds")
     fig.subplots_adjust(left=0.06, right=0.98, top=0.9, bottom=0.16, wspace=0.12, hspace=0.35)
     save_figure(fig, path_png, "png")
     plt.close(fig)
@@ -77,10 +86,20 @@ def table_markdown(table: pd.DataFrame, protocols: list[str]) -> str:
         "γ": table["lr"].map(lambda v: f"{v:g}"),
         "published": table["published"].map(fmt4),
         **{protocol: [cell_text({"mean": r[f"{protocol}_mean"], "sd": r[f"{protocol}_sd"],
-                                 "n_ok": r[f"{protocol}_n_ok"], "n_diverged": r[f"{protocol}_n_diverged"]})
+                                 **{f"n_{s}": r[f"{protocol}_n_{s}"] for s in STATUSES}})
                       for _, r in table.iterrows()] for protocol in protocols},
     })
     return markdown_table(shown)
+
+
+def answer(merged: pd.DataFrame, protocols: list[str]) -> list[str]:
+    """One line per protocol: which claims got which verdict (from the verdicts themselves)."""
+    lines = []
+    for protocol in protocols:
+        groups = merged.groupby(protocol, sort=False)["claim"].agg(lambda c: ", ".join(map(str, c)))
+        parts = [f"{verdict} **{groups[verdict]}**" for verdict in VERDICT_ORDER if verdict in groups]
+        lines.append(f"* `{protocol}`: " + "; ".join(parts) + f" (of {len(merged)} claims).")
+    return lines
 
 
 def summary(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str) -> str:
@@ -88,22 +107,20 @@ def summary(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str
     lines = [f"# Author's code vs the paper's equations — dataset `{dataset}`", ""]
     per_model = table.groupby("model", sort=False)[[f"{p}_abs_delta" for p in protocols]].mean()
     per_model = per_model.loc[ordered_models(per_model.index)]
-    diverged = {p: int(table[f"{p}_n_diverged"].sum()) for p in protocols}
     merged = None
     for protocol, frame in verdicts.items():
         part = frame[["claim", "text", "published_verdict", "verdict"]].rename(columns={"verdict": protocol})
         merged = part if merged is None else merged.merge(part.drop(columns=["text", "published_verdict"]), on="claim")
-    surviving = merged.loc[merged.get("paper", pd.Series(dtype=str)) == "holds", "claim"].tolist() if "paper" in protocols else []
-    lines += ["## Answer", ""]
-    if "paper" in protocols:
-        survived = ", ".join(map(str, surviving)) if surviving else "none"
-        lines.append(f"Claims that hold under the paper's own equations (`paper` protocol): **{survived}** "
-                     f"(of {len(merged)}).")
+    health = "; ".join(
+        f"{p}: " + ", ".join(f"{int(table[f'{p}_n_{s}'].sum())} {s}" for s in STATUSES)
+        for p in protocols)
+    lines += ["## Answer", "", "Claim verdicts per protocol (ok seeds only):", "",
+              *answer(merged, protocols), ""]
     lines += [
-        "", "Mean |Δ| to the published Tables 1–2 per model:", "",
+        "", "Mean |Δ| to the published Tables 1–2 per model (cells with ≥ 2 ok seeds):", "",
         markdown_table(pd.DataFrame({"model": per_model.index,
                                      **{p: per_model[f"{p}_abs_delta"].map(fmt4).tolist() for p in protocols}})),
-        "Diverged seeds: " + ", ".join(f"{p} {n}" for p, n in diverged.items()) + ".", "",
+        f"Seed runs by health ({RULE_NAME}): {health}.", "",
         "## Claims", "", markdown_table(merged), "",
         "A verdict is `holds` / `fails` only when the seeds' spread resolves the difference "
         "(each protocol's check/summary.md states the rule).", "",

@@ -48,22 +48,32 @@ def detectable_difference(sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: f
 
 
 def pair_tests(long: pd.DataFrame, a: str, b: str, alpha: float = ALPHA) -> pd.DataFrame:
-    """One row per learning rate: means, SDs, Welch p, Holm decision, detectable difference."""
+    """One row per learning rate both models ran: means, SDs, Welch p, Holm decision,
+    detectable difference. Only ok seeds count; a learning rate where either model has fewer
+    than 2 ok seeds is kept as a row with ``assessable`` False and no test (Holm then runs
+    over the assessable rates only)."""
+    ran = sorted(set(long.loc[long["model"] == a, "lr"]) & set(long.loc[long["model"] == b, "lr"]),
+                 reverse=True)
     ok = long[long["status"] == "ok"]
     rows = []
-    for lr in sorted(set(ok.loc[ok["model"] == a, "lr"]) & set(ok.loc[ok["model"] == b, "lr"]), reverse=True):
+    for lr in ran:
         x = ok.loc[(ok["model"] == a) & (ok["lr"] == lr), "bm"].to_numpy(float)
         y = ok.loc[(ok["model"] == b) & (ok["lr"] == lr), "bm"].to_numpy(float)
-        if len(x) < 2 or len(y) < 2:
-            continue
-        rows.append({
-            "pair": f"{a} vs {b}", "lr": lr, "n_a": len(x), "n_b": len(y),
-            "mean_a": x.mean(), "mean_b": y.mean(), "difference": y.mean() - x.mean(),
-            "sd_a": x.std(ddof=1), "sd_b": y.std(ddof=1), "p": welch_p(x, y),
-            "detectable": detectable_difference(x.std(ddof=1), y.std(ddof=1), len(x), len(y), alpha),
-        })
+        row = {"pair": f"{a} vs {b}", "lr": lr, "n_a": len(x), "n_b": len(y)}
+        if len(x) >= 2 and len(y) >= 2:
+            row.update({
+                "mean_a": x.mean(), "mean_b": y.mean(), "difference": y.mean() - x.mean(),
+                "sd_a": x.std(ddof=1), "sd_b": y.std(ddof=1), "p": welch_p(x, y),
+                "detectable": detectable_difference(x.std(ddof=1), y.std(ddof=1), len(x), len(y),
+                                                    alpha),
+            })
+        rows.append(row)
     frame = pd.DataFrame(rows, columns=list(COLUMNS[:-1]))
-    frame["distinguishable"] = holm(frame["p"].to_numpy(), alpha) if len(frame) else []
+    frame["assessable"] = frame["p"].notna()
+    frame["distinguishable"] = pd.array([pd.NA] * len(frame), dtype="boolean")
+    assessable = frame["assessable"].to_numpy(dtype=bool)
+    if assessable.any():
+        frame.loc[assessable, "distinguishable"] = holm(frame.loc[assessable, "p"].to_numpy(), alpha)
     return frame
 
 
@@ -71,19 +81,23 @@ def equivalence(long: pd.DataFrame, pairs=PAIRS, alpha: float = ALPHA) -> tuple[
     """Per-lr tests for every pair present, and a one-line verdict per pair."""
     present = set(long["model"])
     per_lr = [pair_tests(long, a, b, alpha) for a, b in pairs if {a, b} <= present]
-    per_lr = pd.concat(per_lr, ignore_index=True) if per_lr else pd.DataFrame(columns=list(COLUMNS))
+    per_lr = (pd.concat(per_lr, ignore_index=True) if per_lr
+              else pd.DataFrame(columns=[*COLUMNS[:-1], "assessable", COLUMNS[-1]]))
     verdicts = []
     for pair, group in per_lr.groupby("pair", sort=False) if len(per_lr) else []:
-        hits = group[group["distinguishable"]]
+        judged = group[group["assessable"]]
+        hits = judged[judged["distinguishable"].astype(bool)]
         verdicts.append({
             "pair": pair,
-            "learning_rates": len(group),
-            "seeds": int(group["n_a"].min()),
+            "learning_rates": len(judged),
+            "not_assessable": len(group) - len(judged),
+            "seeds": int(judged["n_a"].min()) if len(judged) else 0,
             "distinguishable_at": len(hits),
-            "verdict": "distinguishable" if len(hits) else "not distinguishable",
-            "largest_difference": float(group["difference"].abs().max()),
-            "median_detectable": float(group["detectable"].median()),
-            "smallest_p": float(group["p"].min()),
+            "verdict": ("not assessable" if judged.empty
+                        else "distinguishable" if len(hits) else "not distinguishable"),
+            "largest_difference": float(judged["difference"].abs().max()),
+            "median_detectable": float(judged["detectable"].median()),
+            "smallest_p": float(judged["p"].min()),
         })
     return per_lr, pd.DataFrame(verdicts)
 
@@ -98,11 +112,15 @@ def markdown(verdicts: pd.DataFrame, alpha: float = ALPHA) -> str:
         f"(family-wise α = {alpha}); 'detectable' is the difference the seeds could detect with 80% power."
     )
     lines.append("")
-    lines.append("| pair | seeds | learning rates distinguishable | largest |Δ mean| | median detectable Δ | smallest p | verdict |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("Only ok seeds count; a learning rate where either model has fewer than 2 ok "
+                 "seeds is not assessable and is left out of the Holm family.")
+    lines.append("")
+    lines.append("| pair | seeds | learning rates distinguishable | not assessable | largest |Δ mean| | median detectable Δ | smallest p | verdict |")
+    lines.append("|---|---|---|---|---|---|---|---|")
     for row in verdicts.itertuples(index=False):
         lines.append(
             f"| {row.pair} | {row.seeds} | {row.distinguishable_at} / {row.learning_rates} | "
+            f"{row.not_assessable} | "
             f"{row.largest_difference:.4f} | {row.median_detectable:.4f} | {row.smallest_p:.3g} | **{row.verdict}** |"
         )
     return "\n".join(lines + [""])

@@ -104,39 +104,67 @@ def fidelity_figure(cells: dict[str, pd.DataFrame], path_png) -> None:
 
 
 def verdicts_markdown(verdicts: dict[str, pd.DataFrame], claims: dict[str, pd.DataFrame],
-                      equivalences: dict[str, pd.DataFrame], seeds: int) -> str:
+                      equivalences: dict[str, pd.DataFrame], seeds: int,
+                      sensitivities: dict[str, pd.DataFrame] | None = None) -> str:
     """Each claim's verdict under each protocol with its margin and spread, and the answer."""
     merged = None
     for protocol, frame in verdicts.items():
         part = frame[["claim", "text", "published_verdict", "verdict"]].rename(columns={"verdict": protocol})
         merged = part if merged is None else merged.merge(part[["claim", protocol]], on="claim")
-    robust = {p: merged.loc[merged[p] == "holds", "claim"].tolist() for p in verdicts}
-    answer = "; ".join(
-        f"under `{p}`: " + (", ".join(f"claim {c}" for c in robust[p]) if robust[p] else "none")
-        for p in verdicts)
     lines = [
         f"# Verdict study: the paper's claims with {seeds} seeds per cell", "",
-        f"**Claims that hold robustly** (every comparison resolved in the claimed direction): {answer}.", "",
+        "**Verdicts per protocol** (ok seeds only; a claim holds when every comparison is "
+        "resolved in the claimed direction):", "",
+        *[f"* `{p}`: {verdict_groups(merged[p], merged['claim'])}" for p in verdicts], "",
         markdown_table(merged), "",
         "A comparison holds when the Welch 95% CI of the per-seed difference lies on the claimed side, "
         "fails when it lies on the other side and is not resolved otherwise (margin = our mean "
-        "difference; spread = its CI and the per-seed SDs).", "",
+        "difference; spread = its CI and the per-seed SDs); it is not assessable when fewer than "
+        "2 seeds of a model are ok at every γ.", "",
+        *_sensitivity_lines(sensitivities or {}),
     ]
     for protocol, frame in claims.items():
         shown = frame[["claim", "statistic", "model", "relation", "other", "published_diff", "margin",
                        "ci_lo", "ci_hi", "sd_model", "sd_other", "verdict"]].copy()
         for column in ("published_diff", "margin", "ci_lo", "ci_hi"):
-            shown[column] = shown[column].map(lambda v: f"{v:+.5f}")  # signed differences
+            shown[column] = shown[column].map(lambda v: f"{v:+.5f}" if v == v else "—")  # signed
         for column in ("sd_model", "sd_other"):
-            shown[column] = shown[column].map(lambda v: f"{v:.5f}")
+            shown[column] = shown[column].map(lambda v: f"{v:.5f}" if v == v else "—")
         lines += [f"## Comparisons under `{protocol}`", "", markdown_table(shown), ""]
     for protocol, frame in equivalences.items():
         if len(frame):
-            hits = frame.groupby("pair", sort=False)["distinguishable"].agg(["sum", "count"])
-            lines.append(f"* Equivalences under `{protocol}`: " + ", ".join(
-                f"{pair} distinguishable at {int(r['sum'])}/{int(r['count'])} learning rates"
-                for pair, r in hits.iterrows()))
+            lines.append(f"* Equivalences under `{protocol}`: " + equivalence_counts(frame))
     return "\n".join(lines) + "\n"
+
+
+def verdict_groups(verdicts: pd.Series, claims: pd.Series) -> str:
+    """'holds: 4; fails: 1, 3; not assessable: 2, 5, 6' in a fixed order of verdicts."""
+    order = ("holds", "fails", "not resolved", "not assessable", "not evaluated")
+    groups = claims.groupby(verdicts.to_numpy(), sort=False).agg(lambda c: ", ".join(map(str, c)))
+    return "; ".join(f"{v}: claim(s) {groups[v]}" for v in order if v in groups)
+
+
+def equivalence_counts(frame: pd.DataFrame) -> str:
+    """Per pair: distinguishable at k of the assessable learning rates (+ how many were not)."""
+    parts = []
+    for pair, group in frame.groupby("pair", sort=False):
+        judged = group[group["assessable"].astype(str).eq("True")]
+        hits = int(judged["distinguishable"].astype(str).eq("True").sum())
+        skipped = len(group) - len(judged)
+        parts.append(f"{pair} distinguishable at {hits}/{len(judged)} learning rates"
+                     + (f" ({skipped} not assessable: < 2 ok seeds)" if skipped else ""))
+    return ", ".join(parts)
+
+
+def _sensitivity_lines(sensitivities: dict[str, pd.DataFrame]) -> list[str]:
+    lines = []
+    for protocol, frame in sensitivities.items():
+        if len(frame):
+            lrs = str(frame["learning_rates"].iloc[0]).split()
+            lines.append(f"* Sensitivity, `{protocol}` on the {len(lrs)} γ where every seed of "
+                         f"every model is ok (γ = {', '.join(lrs)}): "
+                         + verdict_groups(frame["verdict"], frame["claim"]))
+    return lines + ([""] if lines else [])
 
 
 def write_fidelity(cells, table3, outdir) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from .check import RULE
+from .health import RULE as HEALTH_RULE
+from .health import RULE_NAME, STATUSES
 from .report import Document
 from .sweep import GENERATIONS_PER_IMAGE
 from .tables import ordered_models
@@ -18,8 +20,7 @@ from .tables import ordered_models
 PROTOCOL_TEXT = {
     "author": "``author``: the models exactly as the author's public code computes them "
               "(per-colour-channel networks, zero initialisation, updated-weight "
-              "backpropagation, the double update; spec section 5) — the protocol that can "
-              "reproduce the published numbers, quirks included",
+              "backpropagation, the double update; spec section 5), quirks included",
     "paper": "``paper``: the models exactly as the paper's equations define them (spec "
              "section 6) — what the paper claims, computed as written",
 }
@@ -54,6 +55,14 @@ class ProtocolRun:
 
     def diverged(self) -> tuple[int, int]:
         return int((self.bm["status"] == "diverged").sum()), len(self.bm)
+
+    def health(self) -> str:
+        """'a ok, b unstable, c diverged of n' over this protocol's seed runs."""
+        counts = self.bm["status"].value_counts()
+        return ", ".join(f"{int(counts.get(s, 0))} {s}" for s in STATUSES) + f" of {len(self.bm)}"
+
+    def unhealthy(self) -> int:
+        return int((self.bm["status"] != "ok").sum())
 
     def verdict_counts(self) -> dict[str, int]:
         return self.verdicts["verdict"].value_counts().to_dict()
@@ -119,6 +128,7 @@ def build(dataset: str, manifest: dict, runs: list[ProtocolRun],
         "section 3). Tables 1–3 follow the paper's semantics (Table 3 over the rounded "
         "per-γ means, sample SD).")
     doc.para(RULE)
+    doc.para(f"Numerical health ({RULE_NAME}): " + HEALTH_RULE)
     if benchmarks is not None and len(benchmarks):
         train = benchmarks[benchmarks["rule"] == "train_cell"]
         total = benchmarks[benchmarks["rule"] == "all"]
@@ -134,14 +144,13 @@ def build(dataset: str, manifest: dict, runs: list[ProtocolRun],
     doc.heading("Results")
     rows = []
     for r in runs:
-        div = r.diverged()
         counts = r.verdict_counts()
         rows.append({
             "protocol": r.name,
             "cells inside the rule": _frac(r.inside()),
             "mean |Δ| to Tables 1–2": r.mean_abs_delta(),
             "Table 3 inside the rule": _frac(r.table3_inside()),
-            "diverged seeds": f"{div[0]} / {div[1]}",
+            "seed runs (health)": r.health(),
             "claims holding": f"{counts.get('holds', 0)} / {n_claims}",
         })
     doc.table(pd.DataFrame(rows))
@@ -172,11 +181,9 @@ def build(dataset: str, manifest: dict, runs: list[ProtocolRun],
             f"mean |Δ| = {r.mean_abs_delta():.4f}. "
             + (f"Largest deviations outside it: {listed}." if len(out) else
                "No judged cell lies outside it."))
-    if compare is not None and "paper" in [r.name for r in runs]:
-        paper = next(r for r in runs if r.name == "paper")
-        holding = paper.verdicts.loc[paper.verdicts["verdict"] == "holds", "claim"].tolist()
-        doc.para(f"Claims that hold under the paper's own equations: **{_join(holding)}** "
-                 f"(of {n_claims}).")
+    if compare is not None:
+        for r in runs:
+            doc.para(f"Claims under ``{r.name}``: " + _verdict_groups(r.verdicts) + ".")
         deltas = [c for c in compare.columns if c.endswith("_abs_delta")]
         if deltas:
             per_model = compare.groupby("model", sort=False)[deltas].mean()
@@ -223,13 +230,31 @@ def build(dataset: str, manifest: dict, runs: list[ProtocolRun],
                 + (f" — the published differences behind those are at most {largest:.4f}, "
                    "the size of the run-to-run noise." if largest is not None else "."))
     for r in runs:
-        div = r.diverged()
-        if div[0]:
-            hard.append(f"``{r.name}``: {div[0]} of {div[1]} seed runs diverged (non-finite "
-                        "values); they are excluded from the means and marked in the figures.")
-    hard.append("The paper's text and the author's code disagree (initialisation, "
-                "backpropagation order, the double update, the derivative convention), so the "
-                "published numbers are reproduced by the code, not by the equations; both "
-                "readings are kept side by side.")
+        if r.unhealthy():
+            hard.append(f"``{r.name}``: seed runs {r.health()} ({RULE_NAME}); only ok seeds "
+                        "enter the means, tables and verdicts, and the others are marked in the "
+                        "figures and the stability map.")
+    hard.append(_protocols_sentence(runs))
     doc.bullets(hard)
     return doc
+
+
+def _verdict_groups(verdicts: pd.DataFrame) -> str:
+    """'holds: 4; fails: 1, 3; not assessable: 2' from a verdicts frame, in a fixed order."""
+    groups = verdicts.groupby("verdict", sort=False)["claim"].agg(list)
+    order = ("holds", "fails", "not resolved", "not assessable", "not evaluated")
+    return "; ".join(f"{v} **{_join(groups[v])}**" for v in order if v in groups)
+
+
+def _protocols_sentence(runs: list[ProtocolRun]) -> str:
+    """How close each protocol came to the published cells, and which came closer."""
+    text = ("The paper's text and the author's code disagree (initialisation, backpropagation "
+            "order, the double update, the derivative convention); both readings are kept side "
+            "by side.")
+    judged = [r for r in runs if r.inside()[1]]
+    if len(judged) < 2:
+        return text
+    parts = _join(f"``{r.name}`` {_frac(r.inside())} judged cells inside, mean |Δ| "
+                  f"{r.mean_abs_delta():.4f}" for r in judged)
+    closest = min(judged, key=lambda r: r.mean_abs_delta())
+    return f"{text} Against the published numbers: {parts}; ``{closest.name}`` comes closest."

@@ -1,7 +1,8 @@
 """Aggregation: cell records -> bm.csv (one row per seed) -> Tables 1-3 (spec sections 4, 8).
 
 * ``collect(records)``  the long per-seed frame that bm.csv holds
-* ``table12(long)``     per (model, lr): mean and sample SD over ok seeds, n_ok, n_diverged
+* ``table12(long)``     per (model, lr): mean and sample SD over ok seeds, n_ok, n_unstable,
+  n_diverged (seed statuses: avarep.health)
 * ``table3(values)``    the paper's Table 3 semantics, exactly: each per-lr value rounded to
   4 decimals first, then mean, max, min and sample SD (n-1), each rounded to 4 decimals,
   half away from zero on the decimal value (as a spreadsheet does)
@@ -20,11 +21,14 @@ from typing import Iterable, Mapping, Sequence
 import pandas as pd
 
 from . import atomic
+from .health import STATUSES
 from .published import STATISTICS
 from .sweep import LEARNING_RATES, MODELS, lr_label
 
-LONG_COLUMNS = ("dataset", "protocol", "model", "lr", "seed", "bm", "status")
-TABLE12_COLUMNS = ("table", "lr", "model", "mean", "sd", "n_ok", "n_diverged")
+LONG_COLUMNS = ("dataset", "protocol", "model", "lr", "seed", "bm", "status", "reason")
+TABLE12_COLUMNS = ("table", "lr", "model", "mean", "sd", "n_ok", "n_unstable", "n_diverged")
+#: A cell's mean is shown (and compared) only when it rests on at least this many ok seeds.
+MIN_OK_SEEDS = 2
 #: Rows of Table 1 are lr >= this value, rows of Table 2 below it.
 TABLE1_MIN_LR = 0.1
 _QUANTUM = Decimal("0.0001")
@@ -52,7 +56,11 @@ def _sort(frame: pd.DataFrame, extra: Sequence[str] = ()) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- the long frame
 
 def collect(records: Iterable[Mapping]) -> pd.DataFrame:
-    """One row per (cell, seed): dataset, protocol, model, lr, seed, bm, status (ok/diverged)."""
+    """One row per (cell, seed): dataset, protocol, model, lr, seed, bm, status, reason.
+
+    ``bm`` is kept for unstable seeds (finite, for the reader) and NaN for diverged ones;
+    everything downstream uses ok seeds only.
+    """
     rows = [
         {
             "dataset": rec["dataset"],
@@ -60,14 +68,15 @@ def collect(records: Iterable[Mapping]) -> pd.DataFrame:
             "model": rec["model"],
             "lr": float(rec["lr"]),
             "seed": int(run["seed"]),
-            "bm": float(run["bm"]) if run["status"] == "ok" else math.nan,
+            "bm": float(run["bm"]) if run["bm"] is not None else math.nan,
             "status": run["status"],
+            "reason": run.get("reason", ""),
         }
         for rec in records
         for run in rec["runs"]
     ]
     long = pd.DataFrame(rows, columns=list(LONG_COLUMNS))
-    bad = set(long["status"]) - {"ok", "diverged"}
+    bad = set(long["status"]) - set(STATUSES)
     if bad:
         raise ValueError(f"unknown run status {sorted(bad)}")
     dup = long.duplicated(["dataset", "protocol", "model", "lr", "seed"], keep=False)
@@ -92,14 +101,19 @@ def read_bm(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(
         path,
         dtype={"dataset": str, "protocol": str, "model": str, "lr": float, "seed": int,
-               "bm": float, "status": str},
+               "bm": float, "status": str, "reason": str},
+        keep_default_na=False, na_values={"bm": [""]},
     )
 
 
 # ---------------------------------------------------------------------------- Tables 1-2
 
 def table12(long: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, lr): mean and sample SD of bm over ok seeds, n_ok, n_diverged."""
+    """Per (model, lr): mean and sample SD of bm over ok seeds, n_ok, n_unstable, n_diverged.
+
+    The mean is NaN unless at least MIN_OK_SEEDS seeds are ok: one healthy seed beside blown-up
+    ones is not a cell's result.
+    """
     rows = []
     for (model, lr), group in long.groupby(["model", "lr"], sort=False):
         ok = group.loc[group["status"] == "ok", "bm"].to_numpy(dtype=float)
@@ -107,9 +121,10 @@ def table12(long: pd.DataFrame) -> pd.DataFrame:
             "table": table_number(lr),
             "lr": lr,
             "model": model,
-            "mean": ok.mean() if len(ok) else math.nan,
-            "sd": ok.std(ddof=1) if len(ok) > 1 else math.nan,
+            "mean": ok.mean() if len(ok) >= MIN_OK_SEEDS else math.nan,
+            "sd": ok.std(ddof=1) if len(ok) >= MIN_OK_SEEDS else math.nan,
             "n_ok": len(ok),
+            "n_unstable": int((group["status"] == "unstable").sum()),
             "n_diverged": int((group["status"] == "diverged").sum()),
         })
     frame = pd.DataFrame(rows, columns=list(TABLE12_COLUMNS))
@@ -167,24 +182,65 @@ def table3_long(t3: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_seed_table3(long: pd.DataFrame, learning_rates: Sequence[float] = LEARNING_RATES):
-    """Each seed's own Table 3 per model, over the seeds whose curve is complete and ok.
+    """Each seed's own Table 3 per model, over the seeds that are ok at every learning rate.
 
-    Returns (frame seed, model, statistic, value; dict model -> reason when a model has no
-    complete seed curve). A seed's curve is complete when it has an ok bm at every lr.
+    Returns (frame seed, model, statistic, value; dict model -> reason when a model has fewer
+    than MIN_OK_SEEDS such seeds). A seed that is unstable or diverged at any lr has no
+    complete curve: its Table 3 would mix a blown-up network into a healthy one's statistics.
     """
     rows, reasons = [], {}
-    wanted = set(learning_rates)
+    wanted = sorted(set(learning_rates), reverse=True)
     for model, group in long.groupby("model", sort=False):
-        ok = group[group["status"] == "ok"].pivot(index="seed", columns="lr", values="bm")
-        missing = wanted - set(ok.columns)
-        if missing:
-            reasons[model] = "no ok seed at lr " + ", ".join(map(str, sorted(missing, reverse=True)))
+        group = group[group["lr"].isin(wanted)]
+        status = group.pivot(index="seed", columns="lr", values="status").reindex(columns=wanted)
+        complete = status.eq("ok").all(axis=1)
+        if complete.sum() < MIN_OK_SEEDS:
+            reasons[model] = _incomplete_reason(model, status, int(complete.sum()))
             continue
-        curves = ok[sorted(wanted, reverse=True)].dropna()
-        for seed, curve in curves.iterrows():
+        curves = group.pivot(index="seed", columns="lr", values="bm").reindex(columns=wanted)
+        for seed, curve in curves[complete].iterrows():
             for stat, value in table3_stats(curve.to_numpy()).items():
                 rows.append({"seed": seed, "model": model, "statistic": stat, "value": value})
     return pd.DataFrame(rows, columns=["seed", "model", "statistic", "value"]), reasons
+
+
+def _incomplete_reason(model: str, status: pd.DataFrame, n_complete: int) -> str:
+    """Why a model has too few complete healthy curves: where its seeds are not ok."""
+    bad = [lr for lr in status.columns if not status[lr].eq("ok").all()]
+    where = ", ".join(lr_label(lr) for lr in bad[:6]) + (" …" if len(bad) > 6 else "")
+    return (f"{model}: {n_complete} of {len(status)} seeds ok at every γ "
+            f"(need {MIN_OK_SEEDS}; seeds not ok at γ {where})")
+
+
+def healthy_learning_rates(long: pd.DataFrame) -> list[float]:
+    """The learning rates at which every seed of every model present is ok."""
+    healthy = long.groupby("lr")["status"].agg(lambda s: bool(s.eq("ok").all()))
+    return sorted((lr for lr, ok in healthy.items() if ok), reverse=True)
+
+
+def stability_map(long: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, lr): seeds, how many are ok / unstable / diverged, and the ok share."""
+    counts = (long.groupby(["model", "lr"], sort=False)["status"].value_counts()
+              .unstack(fill_value=0).reindex(columns=list(STATUSES), fill_value=0))
+    frame = counts.rename(columns=lambda s: f"n_{s}").reset_index()
+    frame.columns.name = None
+    frame.insert(2, "seeds", frame[[f"n_{s}" for s in STATUSES]].sum(axis=1))
+    frame["ok_share"] = frame["n_ok"] / frame["seeds"]
+    return _sort(frame)
+
+
+def stability_markdown(stability: pd.DataFrame, caption: str) -> str:
+    """Model x γ grid of 'ok/seeds' with the unstable and diverged counts where there are any."""
+    def text(r):
+        extra = [f"{r[f'n_{s}']} {s}" for s in STATUSES[1:] if r[f"n_{s}"]]
+        return f"{r['n_ok']}/{r['seeds']} ok" + (f" ({', '.join(extra)})" if extra else "")
+
+    models = ordered_models(stability["model"].unique())
+    texts = {(r["lr"], r["model"]): text(r) for r in stability.to_dict("records")}
+    lrs = sorted(stability["lr"].unique(), reverse=True)
+    grid = pd.DataFrame([[lr_label(lr)] + [texts.get((lr, m), "—") for m in models] for lr in lrs],
+                        columns=["γ", *models])
+    return "# Stability map: healthy seeds per cell\n\n" + caption + "\n\n" + markdown_table(grid)
 
 
 # ---------------------------------------------------------------------------- writers
@@ -202,13 +258,13 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def cell_text(row: Mapping) -> str:
-    """'mean ± sd', with visible notes for diverged seeds or a single seed."""
-    if row["n_ok"] == 0:
-        return "diverged"
-    text = fmt4(row["mean"]) + (f" ± {fmt4(row['sd'])}" if math.isfinite(row["sd"]) else "")
-    notes = (["1 seed"] if row["n_ok"] == 1 else []) + (
-        [f"{row['n_diverged']} diverged"] if row["n_diverged"] else [])
-    return text + (f" ({', '.join(notes)})" if notes else "")
+    """'mean ± sd (notes)' from >= MIN_OK_SEEDS ok seeds; otherwise the seeds' status counts."""
+    counts = [f"{row[f'n_{status}']} {status}" for status in STATUSES if row.get(f"n_{status}")]
+    if row["n_ok"] < MIN_OK_SEEDS:
+        return "no result (" + ", ".join(counts) + ")"
+    text = fmt4(row["mean"]) + f" ± {fmt4(row['sd'])}"
+    unhealthy = [c for c in counts if not c.endswith(" ok")]
+    return text + (f" ({', '.join(unhealthy)})" if unhealthy else "")
 
 
 def table12_markdown(t12: pd.DataFrame, number: int, models: Sequence[str], caption: str) -> str:

@@ -22,6 +22,15 @@ rule aggregate:
             labels={"protocol": "{protocol}"},
         ),
         figure5_pdf=f"{RESULTS}/{{protocol}}/figure5.pdf",
+        stability=expand(
+            f"{RESULTS}/{{{{protocol}}}}/stability.{{ext}}", ext=["csv", "md"]
+        ),
+        stability_map=report(
+            f"{RESULTS}/{{protocol}}/figures/stability.png",
+            caption="../report/stability.rst",
+            category="3 BM vs learning rate",
+            labels={"model": "stability map (all models)", "protocol": "{protocol}"},
+        ),
         # One report() per model: a labels function would get the wildcards, not the path.
         bm_vs_lr=[
             report(

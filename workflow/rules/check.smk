@@ -14,6 +14,7 @@ rule check:
         claims=f"{RESULTS}/{{protocol}}/check/claims.csv",
         verdicts=f"{RESULTS}/{{protocol}}/check/verdicts.csv",
         equivalence=f"{RESULTS}/{{protocol}}/check/equivalence.csv",
+        sensitivity=f"{RESULTS}/{{protocol}}/check/sensitivity.csv",
         summary=report(
             f"{RESULTS}/{{protocol}}/check/summary.md",
             caption="../report/check_summary.rst",

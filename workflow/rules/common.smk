@@ -9,6 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from avarep.config import ConfigError, coerce_command_line, validate
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
+from avarep.robustness import ALTERNATIVES
+from avarep.robustness import options as alternative_options
 from avarep.sweep import lr_label
 
 try:
@@ -34,13 +36,21 @@ SEEDS = config["seeds"]
 PROTOCOLS = config["protocols"]
 # A "run" is one directory of cells under results/<dataset>/: a protocol of the main grid
 # (author, paper), a reading of the fidelity study (fidelity-<reading>), or the verdict
-# study's many-seed grid (verdicts-<protocol>). The wildcard keeps the name `protocol`.
+# study's many-seed grid (verdicts-<protocol>), or an alternative of the paper protocol's
+# open choices (robustness-<name>). The wildcard keeps the name `protocol`.
 FIDELITY_RUNS = [f"fidelity-{reading}" for reading in READINGS]
 VERDICT_RUNS = [f"verdicts-{protocol}" for protocol in PROTOCOLS]
+ROBUSTNESS_RUNS = [f"robustness-{name}" for name in ALTERNATIVES]
 
 
 wildcard_constraints:
-    protocol="|".join(PROTOCOLS + FIDELITY_RUNS + VERDICT_RUNS),
+    # "paper" always: the robustness study's baseline is the paper run.
+    protocol="|".join(
+        sorted(set(PROTOCOLS) | {"paper"})
+        + FIDELITY_RUNS
+        + VERDICT_RUNS
+        + ROBUSTNESS_RUNS
+    ),
     model="|".join(MODELS),
     lr=r"[0-9]+\.[0-9]+(e-?[0-9]+)?",
 
@@ -68,6 +78,8 @@ def run_protocol(run):
     """The protocol module that trains a run's cells."""
     if run.startswith("fidelity-"):
         return "author"
+    if run.startswith("robustness-"):
+        return "paper"
     return run.removeprefix("verdicts-")
 
 
@@ -138,6 +150,8 @@ def protocol_options(protocol):
     options = {"dtype": config["dtype"]}
     if run_protocol(protocol) == "author":
         options["author_build"] = config["author_build"]
+    if protocol.startswith("robustness-"):
+        options.update(alternative_options(protocol.removeprefix("robustness-")))
     return json.dumps(options, sort_keys=True)
 
 
@@ -148,6 +162,8 @@ def aggregate_outputs(protocol):
         *expand(f"{base}/table{{n}}.{{ext}}", n=[1, 2, 3], ext=["csv", "md"]),
         f"{base}/figure5.png",
         f"{base}/figure5.pdf",
+        *expand(f"{base}/stability.{{ext}}", ext=["csv", "md"]),
+        f"{base}/figures/stability.png",
         *expand(f"{base}/figures/bm_vs_lr_{{model}}.png", model=MODELS),
     ]
 
@@ -159,6 +175,7 @@ CHECK_FILES = [
     "claims.csv",
     "verdicts.csv",
     "equivalence.csv",
+    "sensitivity.csv",
     "summary.md",
 ]
 

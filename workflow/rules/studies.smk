@@ -72,7 +72,7 @@ rule verdict_study:
         checks=expand(
             f"{RESULTS}/{{run}}/check/{{name}}",
             run=VERDICT_RUNS,
-            name=["verdicts.csv", "claims.csv", "equivalence.csv"],
+            name=["verdicts.csv", "claims.csv", "equivalence.csv", "sensitivity.csv"],
         ),
     output:
         summary=report(
@@ -133,10 +133,12 @@ rule readme:
         figure5=f"{RESULTS}/author/figure5.png",
         compare=f"{RESULTS}/compare/compare.png",
         fidelity=f"{RESULTS}/fidelity/fidelity.png",
+        stability=f"{RESULTS}/paper/figures/stability.png",
     output:
         figure5="results/readme/figure5.png",
         compare="results/readme/compare.png",
         fidelity="results/readme/fidelity.png",
+        stability="results/readme/stability.png",
     log:
         "results/readme/readme.log",
     conda:
@@ -147,4 +149,5 @@ rule readme:
         runtime=5,
     shell:
         "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}"
-        " && cp {input.fidelity} {output.fidelity}) > {log} 2>&1"
+        " && cp {input.fidelity} {output.fidelity}"
+        " && cp {input.stability} {output.stability}) > {log} 2>&1"

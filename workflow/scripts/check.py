@@ -4,7 +4,8 @@
 
 Writes cells.csv (per cell), table3.csv (per statistic and model), claims.csv (per atomic
 comparison), verdicts.csv (per claim, 6 = all of 1-5), equivalence.csv (AVA2 vs AVA1 and
-AVA4 vs AVA3 per learning rate) and summary.md. With --strict it exits 1
+AVA4 vs AVA3 per learning rate), sensitivity.csv (the claims on the learning rates where
+every seed is ok) and summary.md. With --strict it exits 1
 after writing when any published cell lies outside the rule, naming each.
 """
 
@@ -26,6 +27,15 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def sensitivity_frame(healthy, rows, verdicts):
+    """sensitivity.csv: the claim verdicts on the healthy learning rates (header only when
+    every learning rate is healthy)."""
+    columns = ["claim", "text", "verdict", "reason", "learning_rates"]
+    if verdicts.empty:
+        return verdicts.reindex(columns=columns)
+    return verdicts.assign(learning_rates=" ".join(map(str, healthy)))[columns]
+
+
 def run(bm_path: Path, outdir: Path) -> list[str]:
     """Write every check output; return the failing cells (for --strict)."""
     long = tables.read_bm(bm_path)
@@ -36,12 +46,14 @@ def run(bm_path: Path, outdir: Path) -> list[str]:
     rows = check.claim_rows(long, published.load_claims(), pub_t3)
     verdicts = check.claim_verdicts(rows)
     per_lr, pairs = equivalence.equivalence(long)
+    sensitive = check.sensitivity(long, published.load_claims(), pub_t3)
     outputs = (("cells", cells), ("table3", t3), ("claims", rows), ("verdicts", verdicts),
-               ("equivalence", per_lr))
+               ("equivalence", per_lr), ("sensitivity", sensitivity_frame(*sensitive)))
     for name, frame in outputs:
         atomic.write_text(outdir / f"{name}.csv", frame.to_csv(index=False))
     atomic.write_text(outdir / "summary.md",
-                      check.summary_markdown(cells, t3, rows, verdicts, dataset, protocol, pairs))
+                      check.summary_markdown(cells, t3, rows, verdicts, dataset, protocol, pairs,
+                                             long, sensitive))
     return check.failing_cells(cells)
 
 

@@ -1,6 +1,7 @@
-"""Rule entry point for the studies: `study.py fidelity ...` and `study.py verdicts ...`.
+"""Rule entry point for the studies: `study.py fidelity|verdicts|robustness ...`.
 
-Both read the check outputs of their runs (results/<dataset>/<run>/check/); see avarep.studies.
+fidelity and verdicts read the check outputs of their runs (results/<dataset>/<run>/check/;
+see avarep.studies), robustness each run's bm.csv and check (see avarep.robustness).
 """
 
 import argparse
@@ -11,17 +12,32 @@ import _bootstrap  # noqa: F401
 
 import pandas as pd
 
-from avarep import atomic, studies
+from avarep import atomic, robustness, studies, tables
+
+
+def write_robustness(runs: list[Path], out: Path) -> None:
+    """The baseline (the paper run) and each robustness-<name> run, by name."""
+    names = {run: run.name.removeprefix("robustness-") if run.name.startswith("robustness-")
+             else robustness.BASELINE for run in runs}
+    longs = {names[r]: tables.read_bm(r / "bm.csv") for r in runs}
+    verdicts = {names[r]: pd.read_csv(r / "check" / "verdicts.csv") for r in runs}
+    sensitivities = {names[r]: pd.read_csv(r / "check" / "sensitivity.csv") for r in runs}
+    robustness.write(longs, verdicts, sensitivities, out)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("study", choices=["fidelity", "verdicts"])
-    parser.add_argument("--checks", nargs="+", required=True, type=Path,
+    parser.add_argument("study", choices=["fidelity", "verdicts", "robustness"])
+    parser.add_argument("--checks", nargs="+", type=Path,
                         help="check/ folders, one per run (results/<dataset>/<run>/check)")
+    parser.add_argument("--runs", nargs="+", type=Path,
+                        help="run folders (robustness): the paper baseline, robustness-<name>")
     parser.add_argument("--out", required=True, type=Path, help="output folder (fidelity) or file (verdicts)")
     parser.add_argument("--seeds", type=int, default=0, help="seeds per cell (verdicts)")
     args = parser.parse_args(argv)
+    if args.study == "robustness":
+        write_robustness(args.runs, args.out)
+        return 0
     # A run's name is its folder: fidelity-<reading> or verdicts-<protocol>.
     names = {folder: folder.parent.name.split("-", 1)[1] for folder in args.checks}
     read = lambda name: {names[f]: pd.read_csv(f / name) for f in args.checks}  # noqa: E731
@@ -29,7 +45,8 @@ def main(argv=None) -> int:
         studies.write_fidelity(read("cells.csv"), read("table3.csv"), args.out)
     else:
         text = studies.verdicts_markdown(read("verdicts.csv"), read("claims.csv"),
-                                         read("equivalence.csv"), args.seeds)
+                                         read("equivalence.csv"), args.seeds,
+                                         read("sensitivity.csv"))
         atomic.write_text(args.out, text)
     return 0
 

@@ -1,0 +1,52 @@
+# The robustness study of the paper protocol's open choices (avarep.robustness):
+#   snakemake --cores 4 robustness   the paper grid under each alternative, `seeds` seeds
+
+
+localrules:
+    robustness,
+    robustness_study,
+
+
+rule robustness:
+    input:
+        expand(f"{RESULTS}/robustness/robustness.{{ext}}", ext=["csv", "md", "png"]),
+        # Named so that a quarantined (corrupt) cell record is retrained by this target too.
+        [cell_records(run) for run in ["paper", *ROBUSTNESS_RUNS]],
+
+
+rule robustness_study:
+    input:
+        runs=expand(
+            f"{RESULTS}/{{run}}/{{name}}",
+            run=["paper", *ROBUSTNESS_RUNS],
+            name=["bm.csv", "check/verdicts.csv", "check/sensitivity.csv"],
+        ),
+    output:
+        table=report(
+            f"{RESULTS}/robustness/robustness.csv",
+            caption="../report/robustness.rst",
+            category="Robustness study",
+        ),
+        markdown=f"{RESULTS}/robustness/robustness.md",
+        figure=report(
+            f"{RESULTS}/robustness/robustness.png",
+            caption="../report/robustness.rst",
+            category="Robustness study",
+        ),
+    log:
+        f"{RESULTS}/logs/robustness_study.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/robustness_study.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/study.py",
+        runs=expand(f"{RESULTS}/{{run}}", run=["paper", *ROBUSTNESS_RUNS]),
+        outdir=lambda wildcards, output: Path(output.table).parent,
+    shell:
+        "python {params.script} robustness --runs {params.runs}"
+        " --out {params.outdir} > {log} 2>&1"
