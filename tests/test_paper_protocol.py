@@ -84,7 +84,7 @@ def reference_step(model, net, x, r, lr, mu_logistic=False):
     if model == "GAN":
         z = r
         d0 = fwd(net["d"], fwd(net["decoder"], z)[1])[1].detach()
-        net["decoder"] = ascend(net["decoder"], lambda p: d0 * fwd(p, z)[1].sum(), lr)
+        net["decoder"] = ascend(net["decoder"], lambda p: (d0 * fwd(p, z)[1]).sum(), lr)
     else:
         mu, s2 = enc(net["encoder"], x)[1].split(n, 1)
         adv = 0.0
@@ -117,7 +117,7 @@ def reference_step(model, net, x, r, lr, mu_logistic=False):
             u_fake, p_fake = fwd(p, fake)
             value = torch.log(p_real).sum() + torch.log(1 - p_fake).sum()
             if lean_vector is not None:
-                c = (p_fake * (1 - p_fake)).detach() * lean_vector.sum()
+                c = (p_fake * (1 - p_fake)).detach() * lean_vector.sum(1, keepdim=True)
                 value = value + (c * u_fake).sum()
             return value
         return objective

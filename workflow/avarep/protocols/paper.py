@@ -58,6 +58,13 @@ README can quote it.
   :class:`~avarep.protocols.Diverged`; so does a non-finite generated image.
 * ``generation``: for test image i, encode x_i with the trained encoder and decode
   z = mu(x_i) + sqrt(sigma2(x_i)) r for k fresh r; GAN: z ~ N(0, I_n). No retraining.
+* ``minibatches`` (the Fashion-MNIST study, :mod:`avarep.fashion`): images of C channels
+  enter as CP values (channel-interleaved as above) with hidden(P, n); a step takes B images,
+  computes every per-example output error of section 6 row by row and moves each network by
+  the **minibatch mean** of the per-example steps (the summed update times gamma / B). Each
+  player's step still follows the order encoder, decoder, d, D. B = 1 and C = 3 is exactly
+  the main grid's online step (``tests/test_paper_minibatch.py`` pins it to 1e-12 against
+  the code before the generalisation).
 * ``randomness``: a fresh ``torch.Generator`` (CPU, also for CUDA runs, so results do not
   depend on the device's RNG) seeded from ``rng.integers(2**63)`` once for initialisation +
   training and once per ``generate`` call; torch's global RNG is never used.
@@ -363,7 +370,9 @@ class PaperModel:
 
     # -- one step
     def step(self, x, r, lr):
-        """One online step on image x (1, 3P) with the normal draw r (1, n)."""
+        """One step on a minibatch x (B, CP) with normal draws r (B, n): each network moves by
+        the mean of the B per-example steps (B = 1: the paper's online step)."""
+        lr = lr / x.shape[0]  # the updates sum the rows; lr / 1 == lr exactly
         if self.is_gan:
             return self._gan_step(x, r, lr)
         f = self.flags
@@ -418,17 +427,18 @@ class PaperModel:
     def _train_disc(self, net, real, fake, lr, lean, name):
         """Real pass error a'(p)/p, fake pass -a'(p)/(1-p) (+ a'(p_fake) * Sum(lean)); both
         are deltas at the output's net input (they already contain a')."""
+        B = real.shape[0]
         acts, _, p = net.forward(torch.cat([real, fake], 0))
         self._watch(f"{name} output", p)
         c = self._clamp_p(p)
         delta = torch.empty_like(p)
-        delta[0] = logistic_prime(c[0]) / c[0]
-        delta[1] = -logistic_prime(c[1]) / (1.0 - c[1])
-        if lean is not None:
-            delta[1] += logistic_prime(p[1]) * lean.sum()
+        delta[:B] = logistic_prime(c[:B]) / c[:B]
+        delta[B:] = -logistic_prime(c[B:]) / (1.0 - c[B:])
+        if lean is not None:  # Sum over one example's outputs, per example
+            delta[B:] += logistic_prime(p[B:]) * lean.sum(1, keepdim=True)
         self._watch(f"{name} error", delta)
         net.update(acts, delta, lr)
-        self._last_disc[name] = p
+        self._last_disc[name] = p[[0, B]]  # the first real and the first fake
 
     def _gan_step(self, x, z, lr):
         acts, _, xf = self.decoder.forward(z)
@@ -501,30 +511,30 @@ class TrainedModel:
     def generate(self, test_images, k, rng):
         test_images = np.asarray(test_images, dtype=np.float64)
         N, P, C = test_images.shape
-        if C != 3 or 3 * P != self.model.n_in:
+        if C * P != self.model.n_in:
             raise ValueError(
                 f"test images {test_images.shape} do not fit a model of {self.model.n_in} inputs"
             )
         torch.set_num_threads(self.options["threads"])
         gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
         m = self.model
-        x = torch.tensor(test_images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
+        x = torch.tensor(test_images.reshape(N, C * P), dtype=m.dtype, device=m.device)
         with torch.no_grad():
             out = self.model.sample(x, int(k), gen)
-        out = out.to("cpu", torch.float64).numpy().reshape(N, int(k), P, 3)
+        out = out.to("cpu", torch.float64).numpy().reshape(N, int(k), P, C)
         if not np.all(np.isfinite(out)):
             raise Diverged("paper protocol: non-finite generated image")
         return out
 
 
-def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None):
+def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, channels=3):
     """Construct a model (parameters initialised from the seed). ``hidden`` overrides the
-    encoder's hidden sizes (tests only); default hidden_sizes(n_in // 3, latent)."""
+    encoder's hidden sizes (tests only); default hidden_sizes(n_in // channels, latent)."""
     gen = rng_or_gen
     if isinstance(rng_or_gen, np.random.Generator):
         gen = torch.Generator().manual_seed(int(rng_or_gen.integers(2**63)))
     if hidden is None:
-        hidden = hidden_sizes(n_in // 3, latent)
+        hidden = hidden_sizes(n_in // channels, latent)
     return PaperModel(model, n_in, latent, list(hidden), gen,
                       _DTYPES[options["dtype"]], torch.device(options["device"]),
                       options.get("init_scale", 1.0), options.get("mu_output") == "logistic")
@@ -539,12 +549,22 @@ def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
     if C != 3:
         raise ValueError(f"images must be (N, P, 3), got {images.shape}")
     m = build(model, 3 * P, rng, options, latent=latent, hidden=hidden)
-    lr = float(lr)
     with torch.no_grad():
         x_all = torch.tensor(images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
-        r_all = torch.randn(N, latent, generator=m.gen, dtype=torch.float64).to(m.device, m.dtype)
-        for i in range(N):
-            m.step(x_all[i : i + 1], r_all[i : i + 1], lr)
-        for name, net in m.networks().items():
-            _check(f"{name} parameters after training", *net.parameters())
+        fit(m, x_all, float(lr))
     return TrainedModel(m, options)
+
+
+def fit(m: PaperModel, x_all: torch.Tensor, lr: float, *, epochs=1, batch=1, shuffle=False):
+    """Train ``m`` on the rows of x_all (N, CP): per epoch one r ~ N(0, I_n) per image, drawn
+    as one block before the (optionally shuffled) pass, then minibatches of ``batch``
+    images. epochs=1, batch=1, shuffle=False is the main grid's single online pass."""
+    N = x_all.shape[0]
+    for _ in range(int(epochs)):
+        r_all = torch.randn(N, m.latent, generator=m.gen, dtype=torch.float64).to(m.device, m.dtype)
+        order = torch.randperm(N, generator=m.gen).to(m.device) if shuffle else None
+        for start in range(0, N, batch):
+            rows = slice(start, start + batch) if order is None else order[start:start + batch]
+            m.step(x_all[rows], r_all[rows], lr)
+    for name, net in m.networks().items():
+        _check(f"{name} parameters after training", *net.parameters())
