@@ -32,7 +32,7 @@ def bm_per_generation(generated: np.ndarray, images: np.ndarray) -> np.ndarray:
 def _bm_rows(generated: np.ndarray, image: np.ndarray) -> np.ndarray:
     # Channel planes, not a reduction over a length-3 axis: numpy is several times faster.
     squared = np.zeros(generated.shape[:-1])
-    for c in range(3):
+    for c in range(generated.shape[-1]):  # 3 (r, g, b); 1 for grayscale images
         diff = generated[..., c] - image[..., c]
         diff *= diff
         squared += diff

@@ -1,0 +1,74 @@
+"""Figures of the Fashion-MNIST study: metrics vs learning rate, sample grid, precision vs
+recall."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from . import atomic  # noqa: E402
+from .fashion import LABELS, METRICS, NO_LR  # noqa: E402
+from .fashion_results import ordered  # noqa: E402
+
+
+def _save(fig, path):
+    with atomic.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def metrics_vs_lr(long, path):
+    """Each metric (test split) against γ per neural model: mean over ok seeds ± SD; the
+    floors as horizontal lines."""
+    test = long[(long["split"] == "test") & (long["status"] == "ok")]
+    fig, axes = plt.subplots(3, 3, figsize=(13, 10))
+    for ax, metric in zip(axes.flat, METRICS):
+        for model in ordered(test["model"].unique()):
+            rows = test[test["model"] == model]
+            if rows[metric].isna().all():
+                continue
+            if (rows["lr"] == NO_LR).all():
+                ax.axhline(rows[metric].mean(), ls=":", lw=1, label=model, color="grey"
+                           if model != "real" else "black")
+                continue
+            stats = rows.assign(g=rows["lr"].astype(float)).groupby("g")[metric].agg(["mean", "std"])
+            ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", ms=3,
+                        capsize=2, label=model, ls="--" if model.endswith("-std") else "-")
+        ax.set_xscale("log")
+        ax.set_title(LABELS[metric])
+        ax.set_xlabel("learning rate γ (paper models: SGD; -std: Adam)")
+    axes.flat[0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def sample_grid(samples: dict, real: np.ndarray, path, per_row=12):
+    """One row of samples per model (best γ, first ok seed) under a row of real test images."""
+    rows = [("real test images", real[:per_row])] + [(m, s[:per_row]) for m, s in samples.items()]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(per_row * 0.6, len(rows) * 0.72))
+    for ax, (name, images) in zip(np.atleast_1d(axes), rows):
+        strip = np.ones((28, per_row * 28))
+        for i, image in enumerate(images):
+            strip[:, i * 28:(i + 1) * 28] = np.asarray(image, np.float64).reshape(28, 28)
+        ax.imshow(strip, cmap="gray_r", vmin=0, vmax=1)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    _save(fig, path)
+
+
+def precision_recall(tab, path):
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for _, row in tab.iterrows():
+        if np.isnan(row["precision_mean"]):
+            continue
+        ax.errorbar(row["recall_mean"], row["precision_mean"], xerr=row["recall_sd"],
+                    yerr=row["precision_sd"], marker="o", capsize=2)
+        ax.annotate(row["model"], (row["recall_mean"], row["precision_mean"]), fontsize=8,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("recall (k = 5)"), ax.set_ylabel("precision (k = 5)")
+    ax.set_xlim(-0.02, 1.02), ax.set_ylim(-0.02, 1.02)
+    ax.set_title("Best γ per model, test split, mean ± SD over ok seeds")
+    _save(fig, path)
