@@ -22,6 +22,7 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/studies.smk"
 include: "workflow/rules/robustness.smk"
+include: "workflow/rules/fashion_common.smk"
 include: "workflow/rules/fashion.smk"
 
 

@@ -190,7 +190,23 @@ def summary_markdown(tab, verdict_frame, records, classifier) -> str:
         f"{counts.get('not resolved', 0)} not resolved). VAE and GAN are the paper's own "
         "baselines under its equations; VAE-std and GAN-std the standard ones.", "",
         verdict_markdown(verdict_frame),
+        f"**Sanity (floors):** {floor_check(tab)}", "",
         "Seeds are excluded by the main grid's health rule (avarep.health: non-finite numbers "
         "→ diverged; encoder |μ| or σ² above 100 → unstable); the table counts them.", "",
     ]
     return "\n".join(lines)
+
+
+def floor_check(tab) -> str:
+    """Does real-vs-real beat the mean image on each metric (it must on every quality metric)?"""
+    rows = tab.set_index("model")
+    if not {"real", "mean-image"} <= set(rows.index):
+        return "real-vs-real or the mean image is missing."
+    verdicts = []
+    for metric, higher in METRICS.items():
+        real, mean = rows.at["real", f"{metric}_mean"], rows.at["mean-image", f"{metric}_mean"]
+        if math.isnan(real) or math.isnan(mean):
+            continue
+        beats = real > mean if higher else real < mean
+        verdicts.append(f"{LABELS[metric]} {'yes' if beats else 'NO'} ({real:.3g} vs {mean:.3g})")
+    return "real-vs-real beats the mean image on " + "; ".join(verdicts) + "."

@@ -30,7 +30,8 @@ def frechet_from_moments(mu1, cov1, mu2, cov2) -> float:
     """FD of two Gaussians N(mu1, cov1), N(mu2, cov2)."""
     with warnings.catch_warnings():  # dead ReLU features make covariances singular
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
-        root, _ = linalg.sqrtm(cov1 @ cov2, disp=False)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        root = linalg.sqrtm(cov1 @ cov2)
     root = np.real(root)  # numerical noise gives tiny imaginary parts
     value = float(np.sum((mu1 - mu2) ** 2) + np.trace(cov1) + np.trace(cov2) - 2 * np.trace(root))
     return max(value, 0.0)

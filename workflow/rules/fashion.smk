@@ -2,66 +2,6 @@
 # Not part of the default target: it needs the data set and about 20 minutes on 2 cores.
 # data -> classifier (features) -> one job per (model, learning rate) -> results.
 
-import json as _json
-
-from avarep import fashion_models as _fm
-from avarep.fashion import NO_LR as _NO_LR
-
-FASHION = "results/fashion-mnist"
-FASHION_BUDGET = {
-    "epochs": config["fashion_epochs"],
-    "train_images": config["fashion_train_images"],
-    "batch": config["fashion_batch"],
-    "lrs_paper": config["fashion_lrs_paper"],
-    "lrs_adam": config["fashion_lrs_adam"],
-    "samples": config["fashion_samples"],
-    "dtype": "float32",
-    "device": config["device"],
-}
-
-
-def fashion_lrs(model):
-    if model in _fm.PAPER_MODELS:
-        return [lr_label(lr) for lr in config["fashion_lrs_paper"]]
-    if model in _fm.STANDARD_MODELS:
-        return [lr_label(lr) for lr in config["fashion_lrs_adam"]]
-    return [_NO_LR]
-
-
-FASHION_RECORDS = [
-    f"{FASHION}/runs/{model}/lr{lr}.json"
-    for model in _fm.ALL_MODELS
-    for lr in fashion_lrs(model)
-]
-
-
-def fashion_dir():
-    """The data folder, checked only when a Fashion-MNIST job is scheduled."""
-    from avarep.fmnist import FashionDataError, find_dir
-
-    try:
-        return str(find_dir(config["fashion_mnist_dir"]))
-    except FashionDataError as error:
-        raise WorkflowError(str(error)) from None
-
-
-def fashion_quarantine():
-    """A truncated or edited run record is moved aside and its job re-run (main process)."""
-    if not workflow.is_main_process:
-        return
-    from avarep.cell import CorruptRecord
-    from avarep.fashion import read_run_record
-
-    for path in sorted(Path(FASHION).glob("runs/*/lr*.json")):
-        try:
-            read_run_record(path)
-        except (CorruptRecord, KeyError, TypeError) as error:
-            path.replace(path.with_name(path.name + ".corrupt"))
-            print(f"WARNING: {error}; moved aside, the job is re-run", file=sys.stderr)
-
-
-fashion_quarantine()
-
 
 localrules:
     fashion,
@@ -192,7 +132,7 @@ rule fashion_results:
     params:
         script=f"{SCRIPTS}/fashion.py",
         folder=lambda wildcards: fashion_dir(),
-        outdir=FASHION,
+        outdir=lambda wildcards, output: os.path.dirname(output.summary),
     shell:
         "python {params.script} results --records {input.records} --dir {params.folder}"
         " --classifier-record {input.classifier} --outdir {params.outdir} > {log} 2>&1"

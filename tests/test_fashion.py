@@ -1,0 +1,156 @@
+"""The Fashion-MNIST study on tiny inputs: run records, health, floors, best learning rate,
+verdicts, and the workflow's targets (the default target does not include the study)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avarep import fashion, fashion_models as fm, fashion_results as fr, fmnist
+from avarep.cell import CorruptRecord
+from conftest import SHARED_DATA
+from test_workflow import job_counts, snakemake
+
+FASHION = SHARED_DATA / "fashion-mnist"
+BUDGET = dict(epochs=1, train_images=200, batch=16, lrs_paper=[0.1], lrs_adam=[1e-3],
+              samples=200, dtype="float32", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """The real splits, a classifier trained on 1,000 images for 1 epoch, 200-row references."""
+    if not FASHION.is_dir():
+        pytest.skip(f"data not found: {FASHION}")
+    splits = fmnist.load(FASHION)
+    clf = fm.train_classifier(splits.train_x[:1000], splits.train_y[:1000], seed=0, epochs=1)
+    features = {"val_features": clf.features_and_labels(splits.val_x[:200])[0],
+                "test_features": clf.features_and_labels(splits.test_x[:200])[0]}
+    return splits, clf, features
+
+
+def job(tiny, model, lr, seeds=(0, 1), budget=BUDGET):
+    splits, clf, features = tiny
+    return fashion.run_job(model, lr, list(seeds), splits, clf, features, budget, "d", "c")
+
+
+def test_record_is_verified_and_an_edit_is_caught(tiny, tmp_path):
+    record, samples = job(tiny, "AVA5", 0.1)
+    assert [r["status"] for r in record["runs"]] == ["ok", "ok"]
+    assert samples.shape == (16, 784)
+    test = record["runs"][0]["metrics"]["test"]
+    assert set(fashion.METRICS) <= set(test) and test["kid_se"] >= 0
+    path = tmp_path / "lr0.1.json"
+    path.write_text(json.dumps(record))
+    assert fashion.read_run_record(path)["model"] == "AVA5"
+    record["runs"][0]["metrics"]["test"]["fd"] += 1e-9
+    path.write_text(json.dumps(record))
+    with pytest.raises(CorruptRecord, match="lr0.1.json: checksum mismatch"):
+        fashion.read_run_record(path)
+    path.write_text(path.read_text()[:100])
+    with pytest.raises(CorruptRecord, match="unreadable"):
+        fashion.read_run_record(path)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(tiny):
+    a, b = job(tiny, "VAE-std", 0.001, seeds=(0,))[0], job(tiny, "VAE-std", 0.001, seeds=(0, 1))[0]
+    assert a["runs"][0]["metrics"] == b["runs"][0]["metrics"]
+    assert a["runs"][0]["metrics"] != b["runs"][1]["metrics"]
+
+
+def test_models_without_an_encoder_have_no_reconstruction_error(tiny):
+    record, _ = job(tiny, "GAN-std", 0.001, seeds=(0,))
+    assert record["runs"][0]["metrics"]["test"]["recon_mse"] is None
+    record, _ = job(tiny, "VAE", 0.1, seeds=(0,))
+    assert 0 < record["runs"][0]["metrics"]["test"]["recon_mse"] < 1
+
+
+def test_blown_up_training_is_excluded_by_the_health_rule(tiny):
+    record, samples = job(tiny, "VAE", 1000.0, seeds=(0,))
+    run = record["runs"][0]
+    assert run["status"] in ("unstable", "diverged"), run
+    assert record["status_counts"][run["status"]] == 1
+    assert samples is None  # no ok seed: no sample grid row from it
+
+
+def test_real_images_beat_the_mean_image(tiny):
+    """Real-vs-real is the best any model can do, the mean image a collapsed generator. Every
+    quality metric must order them so; precision cannot (one point in a dense region of the
+    real features lies inside their balls: why Naeem et al. add density and coverage) and BM
+    rewards the mean image (the paper's metric is no quality measure)."""
+    real = job(tiny, "real", fashion.NO_LR)[0]["runs"][0]["metrics"]["test"]
+    mean = job(tiny, "mean-image", fashion.NO_LR)[0]["runs"][0]["metrics"]["test"]
+    for metric in ("fd", "kid", "class_kl"):
+        assert real[metric] < mean[metric], metric
+    for metric in ("recall", "density", "coverage"):
+        assert real[metric] > mean[metric], metric
+    assert real["fd"] < 0.1 * mean["fd"]
+
+
+def long_with(values: dict, lr_of=None, split="test", status="ok"):
+    """A long frame from {model: [fd per seed]} (every other metric equal to fd)."""
+    rows = []
+    for model, seeds in values.items():
+        for seed, value in enumerate(seeds):
+            for sp in ("val", "test"):
+                rows.append({"model": model, "lr": (lr_of or {}).get(model, 0.1), "seed": seed,
+                             "status": status, "split": sp,
+                             **{m: value for m in fashion.METRICS}, "kid_se": 0.0})
+    return pd.DataFrame(rows)
+
+
+def test_best_lr_is_the_lowest_mean_validation_fd_of_ok_seeds():
+    a = long_with({"AVA1": [3.0, 3.2]}, {"AVA1": 0.1})
+    b = long_with({"AVA1": [1.0, 1.4]}, {"AVA1": 0.3})
+    c = long_with({"AVA1": [0.1, 0.1]}, {"AVA1": 1.0}, status="unstable")
+    long = pd.concat([a, b, c])
+    assert fr.best_lrs(long) == {"AVA1": 0.3}
+    tab = fr.table(long, fr.best_lrs(long))
+    row = tab.iloc[0]
+    assert row["fd_mean"] == pytest.approx(1.2) and row["fd_sd"] == pytest.approx(np.std([1.0, 1.4], ddof=1))
+    assert row["fd_median_budget"] == pytest.approx(np.median([3.0, 3.2, 1.0, 1.4]))
+    assert (row["n_ok"], row["n_unstable"]) == (4, 2)
+
+
+def test_verdicts_better_worse_and_unresolved_with_holm():
+    rng = np.random.default_rng(0)
+    values = {"AVA1": 1 + 0.01 * rng.standard_normal(10),  # clearly lower FD than VAE-std
+              "AVA2": 5 + 0.01 * rng.standard_normal(10),  # clearly higher
+              "AVA3": 3 + 2.0 * rng.standard_normal(10),  # noisy
+              "VAE-std": 3 + 0.01 * rng.standard_normal(10)}
+    v = fr.verdicts(long_with(values), {m: 0.1 for m in values})
+    fd = v[(v["metric"] == "fd") & (v["baseline"] == "VAE-std")].set_index("model")["verdict"]
+    assert fd.to_dict() == {"AVA1": "better", "AVA2": "worse", "AVA3": "not resolved"}
+    # precision is higher-is-better: the same numbers flip the verdicts
+    pr = v[(v["metric"] == "precision") & (v["baseline"] == "VAE-std")].set_index("model")["verdict"]
+    assert pr["AVA1"] == "worse" and pr["AVA2"] == "better"
+    assert "No: no AVA variant" not in fr.answer(v, fr.table(long_with(values), {m: 0.1 for m in values}))
+
+
+def test_holm_leaves_a_nominally_significant_difference_unresolved():
+    # Welch p ~ 0.04 on each of the 9 metrics: the unadjusted 95% CI excludes 0, but Holm
+    # across the table's 9 comparisons asks for p <= 0.05 / 9
+    values = {"AVA1": [1.0, 1.1, 1.2], "VAE-std": [1.25, 1.35, 1.45]}
+    v = fr.verdicts(long_with(values), {m: 0.1 for m in values})
+    assert len(v) == len(fashion.METRICS)
+    assert ((v["p"] < 0.05) & (v["p"] > 0.05 / len(v))).all()
+    assert (v["ci_high"] < 0).all()
+    assert (v["verdict"] == "not resolved").all()
+
+
+def test_default_target_does_not_include_the_study_and_fashion_schedules_it(tmp_path):
+    done = snakemake("-n", "--config", f"data_dir={SHARED_DATA / 'orbit-100x64'}", cwd=tmp_path)
+    assert "fashion" not in done.stdout
+    done = snakemake("-n", "fashion", "--config", f"fashion_mnist_dir={FASHION}", cwd=tmp_path)
+    counts = job_counts(done.stdout)
+    assert counts["fashion_run"] == 7 * 4 + 2 * 4 + 3  # paper models, standard models, floors
+    assert counts["fashion_classifier"] == 1
+
+
+def test_missing_fashion_folder_is_a_clear_error(tmp_path):
+    done = snakemake("-n", "fashion", "--config", f"fashion_mnist_dir={tmp_path / 'nowhere'}",
+                     cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "nowhere is not a folder" in done.stdout + done.stderr
