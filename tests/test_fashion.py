@@ -154,3 +154,53 @@ def test_missing_fashion_folder_is_a_clear_error(tmp_path):
                      cwd=tmp_path, check=False)
     assert done.returncode != 0
     assert "nowhere is not a folder" in done.stdout + done.stderr
+
+
+def test_a_corrupt_run_record_is_moved_aside_and_its_job_rerun(tmp_path):
+    bad = tmp_path / "results" / "fashion-mnist" / "runs" / "AVA1" / "lr1.0.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"format": 1, "study": "fashion", "runs": [')  # truncated
+    done = snakemake("-n", "fashion", "--config", f"fashion_mnist_dir={FASHION}", cwd=tmp_path)
+    assert not bad.exists() and bad.with_name("lr1.0.json.corrupt").exists()
+    assert "unreadable run record" in done.stderr
+
+
+@pytest.mark.slow
+def test_tiny_fashion_run_end_to_end(tmp_path):
+    """The whole target on a tiny budget (the classifier is the real one: ~1-2 min on 2 cores)."""
+    if not FASHION.is_dir():
+        pytest.skip(f"data not found: {FASHION}")
+    snakemake("--cores", "2", "fashion", "--config", f"fashion_mnist_dir={FASHION}",
+              "fashion_train_images=100", "fashion_epochs=1", "fashion_samples=100",
+              "fashion_lrs_paper=[0.1,0.3]", "fashion_lrs_adam=[0.001]", "fashion_seeds=[0,1]",
+              cwd=tmp_path)
+    out = tmp_path / "results" / "fashion-mnist"
+    for name in ("summary.md", "table.csv", "verdicts.csv", "metrics.csv", "samples.png",
+                 "metrics_vs_lr.png", "precision_recall.png", "classifier/classifier.json"):
+        assert (out / name).stat().st_size > 0, name
+    assert json.loads((out / "classifier" / "classifier.json").read_text())["test_accuracy"] >= 0.88
+    first = (out / "summary.md").read_text().splitlines()[0]
+    assert first.startswith(("No:", "Partly:"))
+    table = pd.read_csv(out / "table.csv")
+    assert set(table["model"]) == set(fm.ALL_MODELS)
+    # resumable: a second run has nothing to do
+    done = snakemake("--cores", "2", "fashion", "-n", "--config", f"fashion_mnist_dir={FASHION}",
+                     "fashion_train_images=100", "fashion_epochs=1", "fashion_samples=100",
+                     "fashion_lrs_paper=[0.1,0.3]", "fashion_lrs_adam=[0.001]",
+                     "fashion_seeds=[0,1]", cwd=tmp_path)
+    assert "Nothing to be done" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("key,value", [("fashion_samples", 10), ("fashion_lrs_paper", []),
+                                       ("fashion_seeds", [0]), ("fashion_epochs", 0),
+                                       ("fashion_mnist_dir", 3)])
+def test_bad_fashion_config_names_the_key(key, value):
+    import yaml
+
+    from avarep.config import ConfigError, validate
+    from conftest import REPO
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    assert validate(config)["fashion_samples"] == config["fashion_samples"]
+    with pytest.raises(ConfigError, match=f"config key '{key}'"):
+        validate({**config, key: value})

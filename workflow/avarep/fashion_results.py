@@ -166,7 +166,9 @@ def summary_markdown(tab, verdict_frame, records, classifier) -> str:
         f"plain SGD steps, the paper's rule) and {budget['lrs_adam']} (VAE-std, GAN-std: Adam); "
         f"{budget['dtype']} on {budget['device']}. Best γ per model: lowest mean validation FD "
         f"(last 5,000 train images). Every score: the test split, {budget['samples']} generated "
-        f"images (prior samples z ~ N(0, I)) against the first {budget['samples']} test images.",
+        f"images (prior samples z ~ N(0, I)) against the first {budget['samples']} test images "
+        "(reconstruction MSE per pixel: decode(μ(x)) of the same test images; BM pairs "
+        "generated image i with test image i).",
         "",
         f"**Features:** a small CNN (seed 0, {classifier['epochs']} epoch(s), "
         f"{classifier['features']}-d penultimate layer) with test accuracy "
