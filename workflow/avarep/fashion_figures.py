@@ -9,9 +9,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import atomic  # noqa: E402
+from . import atomic, fashion_models as fm  # noqa: E402
 from .fashion import LABELS, METRICS, NO_LR  # noqa: E402
 from .fashion_results import ordered  # noqa: E402
+
+
+def colour(model):
+    """One colour per model in every panel (a panel may skip models)."""
+    return plt.cm.tab10(fm.ALL_MODELS.index(model) % 10)
 
 
 def _save(fig, path):
@@ -36,7 +41,8 @@ def metrics_vs_lr(long, path):
                 continue
             stats = rows.assign(g=rows["lr"].astype(float)).groupby("g")[metric].agg(["mean", "std"])
             ax.errorbar(stats.index, stats["mean"], yerr=stats["std"], marker="o", ms=3,
-                        capsize=2, label=model, ls="--" if model.endswith("-std") else "-")
+                        capsize=2, label=model, ls="--" if model.endswith("-std") else "-",
+                        color=colour(model))
         ax.set_xscale("log")
         ax.set_title(LABELS[metric])
         ax.set_xlabel("learning rate γ (paper models: SGD; -std: Adam)")
