@@ -25,6 +25,10 @@ rule fashion_data:
         f"{FASHION}/logs/data.log",
     conda:
         "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         script=f"{SCRIPTS}/fashion.py",
         folder=lambda wildcards: fashion_dir(),
@@ -129,6 +133,9 @@ rule fashion_results:
     conda:
         "../../envs/ava.yaml"
     threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
     params:
         script=f"{SCRIPTS}/fashion.py",
         folder=lambda wildcards: fashion_dir(),
