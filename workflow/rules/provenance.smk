@@ -1,0 +1,66 @@
+# Provenance: every job learns the resolved config's hash and the Snakemake version (cell
+# records carry them), and every run that executes jobs writes results/<dataset>/run.json.
+# Environment variables, not params: params would retrain every cell when any config key or
+# the Snakemake version changed, although neither alters a cell's numbers.
+
+import os
+
+from snakemake import __version__ as SNAKEMAKE_VERSION
+
+from avarep import atomic, provenance
+
+os.environ[provenance.CONFIG_HASH_ENV] = provenance.config_sha256(config)
+os.environ[provenance.SNAKEMAKE_VERSION_ENV] = SNAKEMAKE_VERSION
+RUN_JSON = f"{RESULTS}/run.json"
+RUN = {}  # the run record between onstart and onsuccess/onerror
+
+
+def dag_job_counts(jobs):
+    counts = {}
+    for job in jobs:
+        counts[str(job.rule)] = counts.get(str(job.rule), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def run_targets():
+    # Snakemake's internals may move: then record no targets rather than fail the run.
+    try:
+        dag = workflow.dag
+        return sorted(str(rule) for rule in dag.targetrules) + sorted(
+            str(path) for path in dag.targetfiles
+        )
+    except AttributeError:
+        return []
+
+
+def write_run_json(status):
+    try:
+        finished = dag_job_counts(workflow.dag.finished_jobs)
+        reason = None
+    except AttributeError as error:
+        finished, reason = None, f"Snakemake's DAG did not say ({error})"
+    record = provenance.finish_run(
+        RUN, status=status, finished_jobs=finished, finished_jobs_reason=reason
+    )
+    atomic.write_json(RUN_JSON, record)
+
+
+onstart:
+    RUN.update(
+        provenance.run_record(
+            config,
+            started=provenance.now(),
+            snakemake_version=SNAKEMAKE_VERSION,
+            planned_jobs=dag_job_counts(workflow.dag.needrun_jobs()),
+            targets=run_targets(),
+        )
+    )
+    atomic.write_json(RUN_JSON, RUN)
+
+
+onsuccess:
+    write_run_json("success")
+
+
+onerror:
+    write_run_json("failed")
