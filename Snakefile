@@ -14,7 +14,6 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/provenance.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/cells.smk"
 include: "workflow/rules/aggregate.smk"
@@ -22,6 +21,7 @@ include: "workflow/rules/check.smk"
 include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/studies.smk"
+include: "workflow/rules/provenance.smk"
 
 
 # The report's front page: the reproducibility summary of this run (`snakemake --report`).
@@ -33,3 +33,4 @@ rule all:
     input:
         final_outputs(),
         REPORT_OUTPUTS,
+        PROVENANCE_OUTPUTS,
