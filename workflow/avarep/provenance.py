@@ -192,3 +192,31 @@ def finish_run(record: dict, *, status: str, finished_jobs: dict | None,
         jobs["finished_reason"] = finished_jobs_reason
     done["jobs"] = jobs
     return done
+
+
+# --- helpers of the workflow's onstart/onsuccess/onerror handlers (rules/provenance.smk)
+
+
+def job_counts(jobs) -> dict[str, int]:
+    """Jobs per rule name, sorted by name."""
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[str(job.rule)] = counts.get(str(job.rule), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def dag_targets(dag) -> list[str]:
+    """The rules and files the run was asked for ([] if Snakemake's internals moved)."""
+    try:
+        return sorted(map(str, dag.targetrules)) + sorted(map(str, dag.targetfiles))
+    except AttributeError:
+        return []
+
+
+def finished_record(record: dict, status: str, dag) -> dict:
+    """run.json at the end of a run: the jobs Snakemake finished, per rule."""
+    try:
+        return finish_run(record, status=status, finished_jobs=job_counts(dag.finished_jobs))
+    except AttributeError as exc:  # Snakemake's internals moved: say so, do not fail the run
+        return finish_run(record, status=status, finished_jobs=None,
+                          finished_jobs_reason=f"Snakemake's DAG did not say ({exc})")

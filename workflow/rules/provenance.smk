@@ -15,55 +15,27 @@ RUN_JSON = f"{RESULTS}/run.json"
 RUN = {}  # the run record between onstart and onsuccess/onerror
 
 
-def dag_job_counts(jobs):
-    counts = {}
-    for job in jobs:
-        counts[str(job.rule)] = counts.get(str(job.rule), 0) + 1
-    return dict(sorted(counts.items()))
-
-
-def run_targets():
-    # Snakemake's internals may move: then record no targets rather than fail the run.
-    try:
-        dag = workflow.dag
-        return sorted(str(rule) for rule in dag.targetrules) + sorted(
-            str(path) for path in dag.targetfiles
-        )
-    except AttributeError:
-        return []
-
-
-def write_run_json(status):
-    try:
-        finished = dag_job_counts(workflow.dag.finished_jobs)
-        reason = None
-    except AttributeError as error:
-        finished, reason = None, f"Snakemake's DAG did not say ({error})"
-    record = provenance.finish_run(
-        RUN, status=status, finished_jobs=finished, finished_jobs_reason=reason
-    )
-    atomic.write_json(RUN_JSON, record)
-
-
 onstart:
     RUN.update(
         provenance.run_record(
             config,
             started=provenance.now(),
             snakemake_version=SNAKEMAKE_VERSION,
-            planned_jobs=dag_job_counts(workflow.dag.needrun_jobs()),
-            targets=run_targets(),
+            planned_jobs=provenance.job_counts(workflow.dag.needrun_jobs()),
+            targets=provenance.dag_targets(workflow.dag),
         )
     )
     atomic.write_json(RUN_JSON, RUN)
 
 
 onsuccess:
-    write_run_json("success")
+    atomic.write_json(
+        RUN_JSON, provenance.finished_record(RUN, "success", workflow.dag)
+    )
 
 
 onerror:
-    write_run_json("failed")
+    atomic.write_json(RUN_JSON, provenance.finished_record(RUN, "failed", workflow.dag))
 
 
 localrules:
