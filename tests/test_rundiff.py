@@ -157,3 +157,16 @@ def test_the_sources_sections_name_files_that_exist_and_numbers_that_trace(two_r
     cells = pd.read_csv(a / "author" / "check" / "cells.csv")
     traced = cells.loc[cells["published"].notna(), "abs_delta"].mean()
     assert f"**{traced:.4f}**" in summary.split("## Headline")[1].split("\n")[2]
+
+
+def test_holm_keeps_two_borderline_cells_within_noise(tmp_path):
+    """Each cell alone would differ at 5% (p ≈ 0.033); corrected over two it does not."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for model in ("AVA1", "AVA2"):
+        write_cell(a, model, 0.5, [0.2000, 0.2010, 0.2020])
+        write_cell(b, model, 0.5, [0.2026, 0.2036, 0.2046])
+    _, p = rundiff.welch([0.2000, 0.2010, 0.2020], [0.2026, 0.2036, 0.2046])
+    assert 0.025 < p < 0.05 < 2 * p
+    frame = rundiff.diff(a, b)
+    assert list(frame["flag"]) == ["within noise", "within noise"]
+    assert list(rundiff.diff(a, b, alpha=0.1)["flag"]) == ["differs", "differs"]
