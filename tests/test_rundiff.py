@@ -109,12 +109,12 @@ def test_two_real_runs_that_differ_in_author_build(two_runs, tmp_path):
                            "--fail-on-difference"], capture_output=True, text=True)
     assert done.returncode == 1, done.stderr  # something moved
     text = out.read_text()
-    assert "2 cells: 1 identical, 0 within noise, 1 differs" in text
+    assert "2 cells — identical: 1, within noise: 0, differs: 1, untestable: 0" in text
     assert "`author_build: 2023-12 → 2024-06`" in text
     assert "| author | GAN | 0.5 |" in text and "| author | VAE |" not in text
     same = subprocess.run([sys.executable, str(DIFF_RUNS), str(a), str(a), "--fail-on-difference"],
                           capture_output=True, text=True)
-    assert same.returncode == 0 and "2 identical" in same.stdout
+    assert same.returncode == 0 and "identical: 2," in same.stdout
 
 
 @pytest.mark.slow

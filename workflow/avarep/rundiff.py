@@ -152,7 +152,9 @@ def _fmt(value, digits=4) -> str:
 def _side(row, side: str) -> str:
     if row[f"{side}_n"] is None or pd.isna(row[f"{side}_n"]):
         return "—"
-    return f"{_fmt(row[f'{side}_mean'])} ± {_fmt(row[f'{side}_sd'])} ({int(row[f'{side}_n'])})"
+    sd = row[f"{side}_sd"]
+    spread = f"{sd:.1e}" if sd is not None and not pd.isna(sd) and 0 < sd < 0.001 else _fmt(sd)
+    return f"{_fmt(row[f'{side}_mean'])} ± {spread} ({int(row[f'{side}_n'])})"
 
 
 def _run_lines(folder_a, folder_b) -> list[str]:
@@ -192,7 +194,7 @@ def markdown(frame: pd.DataFrame, folder_a, folder_b, alpha: float = 0.05,
     counts = frame["flag"].value_counts()
     order = [IDENTICAL, WITHIN_NOISE, DIFFERS, UNTESTABLE, ONLY_A, ONLY_B]
     lines = ["## Run diff: A → B", "", *_run_lines(folder_a, folder_b), "",
-             f"**{len(frame)} cells: " + ", ".join(f"{int(counts.get(f, 0))} {f}" for f in order)
+             f"**{len(frame)} cells — " + ", ".join(f"{f}: {int(counts.get(f, 0))}" for f in order)
              + f".** A cell *differs* when Welch's t-test on its ok seeds' BM rejects equal means "
              f"at α = {alpha} after Holm's correction over the {int(frame['p_holm'].notna().sum())} "
              "tested cells; *identical* means bit-identical BM for the same seeds.", ""]
