@@ -84,3 +84,16 @@ def test_the_commits_that_trained_the_cells_are_counted(tmp_path):
     line = checklist._cell_commits({"author": checklist.load_records([*paths, older])})
     assert "aaaaaaaaaa 1 cell(s)" in line and "bbbbbbbbbb (modified tree) 1 cell(s)" in line
     assert "not recorded (older record) 1 cell(s)" in line
+
+
+def test_cells_are_counted_per_host_device_and_threads(tmp_path):
+    paths = [record("AVA1", 1.0, [run(0)], tmp_path, "a"), record("AVA1", 0.5, [run(0)], tmp_path, "b"),
+             record("VAE", 0.5, [run(0)], tmp_path, "c")]
+    for path in paths[:2]:
+        rec = json.loads(path.read_text())
+        rec["provenance"] = {"host": "node7", "cpu": "Xeon"}
+        rec["record_sha256"] = cell._checksum(rec)
+        path.write_text(json.dumps(rec))
+    line = checklist._cell_hosts({"author": checklist.load_records(paths)})
+    assert "node7 (Xeon), cpu, 1 thread(s): 2 cell(s)" in line
+    assert "not recorded, cpu, 1 thread(s): 1 cell(s)" in line

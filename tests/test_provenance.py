@@ -1,6 +1,7 @@
 """Provenance: the commit, config hash and Snakemake version of cells and runs, never fatal."""
 
 import json
+import platform
 import subprocess
 import tarfile
 
@@ -101,6 +102,7 @@ def test_cell_provenance_is_recorded_but_not_hashed(orbit_images, monkeypatch, t
     assert (first["provenance"]["commit"], second["provenance"]["commit"]) == ("1" * 40, "2" * 40)
     assert second["provenance"]["config_sha256"] == "b" * 64
     assert second["provenance"]["tree_modified"] is True
+    assert second["provenance"]["host"] == platform.node()
     edited = dict(second, provenance={**second["provenance"], "commit": "3" * 40})
     (tmp_path / "edited.json").write_text(json.dumps(edited))
     with pytest.raises(cell.CorruptRecord, match="checksum"):

@@ -126,6 +126,16 @@ def _cell_commits(records_by_protocol: dict[str, list]) -> str:
     return "cells trained by: " + "; ".join(f"{c} {n} cell(s)" for c, n in counts.most_common())
 
 
+def _cell_hosts(records_by_protocol: dict[str, list]) -> str:
+    counts = Counter()
+    for records in records_by_protocol.values():
+        for _, rec in records:
+            block = rec.get("provenance") or {}
+            host = f"{block['host']} ({block.get('cpu')})" if block.get("host") else "not recorded"
+            counts[f"{host}, {rec.get('device')}, {rec.get('threads')} thread(s)"] += 1
+    return "cells trained on: " + "; ".join(f"{h}: {n} cell(s)" for h, n in counts.most_common())
+
+
 def _machine_bullets(machine: dict) -> list[str]:
     gpus = ", ".join(machine.get("gpus") or []) or "none"
     return [f"CPU: {machine.get('cpu')} ({machine.get('cpu_count')} logical cores), "
@@ -165,7 +175,9 @@ def build_page(dataset: str, manifest: dict, run: dict | None, machine: dict,
     doc.heading("Code, configuration and software")
     doc.bullets([*_run_bullets(run), _cell_commits(records_by_protocol)])
     doc.heading("Hardware")
-    doc.bullets(_machine_bullets(machine))
+    doc.para("The machine that ran the workflow (``run.json``), and where each cell was trained "
+             "(its record; they differ on a cluster):")
+    doc.bullets([*_machine_bullets(machine), _cell_hosts(records_by_protocol)])
     doc.heading("Data")
     doc.bullets([f"{manifest['count']} images of {manifest['width']}×{manifest['height']} "
                  f"pixels, combined SHA-256 ``{manifest['sha256']}`` (``manifest.json``); "

@@ -101,6 +101,9 @@ def for_cell() -> dict:
         "commit_reason": git["reason"],
         **_from_env(SNAKEMAKE_VERSION_ENV, "snakemake"),
         **_from_env(CONFIG_HASH_ENV, "config_sha256"),
+        # On a cluster the cells run elsewhere than run.json's machine: name each one's host.
+        "host": platform.node(),
+        "cpu": _cpu_model(),
     }
 
 
@@ -186,7 +189,7 @@ def run_record(config: dict, *, started: str, snakemake_version: str,
 def finish_run(record: dict, *, status: str, finished_jobs: dict | None,
                finished_jobs_reason: str | None = None) -> dict:
     done = dict(record, status=status, finished=now())
-    jobs = dict(record["jobs"], finished=finished_jobs,
+    jobs = dict(record.get("jobs", {}), finished=finished_jobs,
                 finished_total=None if finished_jobs is None else sum(finished_jobs.values()))
     if finished_jobs_reason:
         jobs["finished_reason"] = finished_jobs_reason

@@ -70,5 +70,8 @@ def add_front_page_sources(doc: Document, protocols: list[str]) -> Document:
     doc.heading("Sources")
     doc.para("Every number on this page is read from the run's files (paths relative to "
              "``results/<dataset>/``; ``<protocol>`` is " + ", ".join(f"``{p}``" for p in protocols) + "):")
-    doc.table(_rows(FRONT_PAGE, "<protocol>"))
+    rows = _rows(FRONT_PAGE, "<protocol>")
+    if len(protocols) < 2:  # no compare/ folder with a single protocol
+        rows = rows[~rows["source"].str.contains("compare/compare.csv", regex=False)]
+    doc.table(rows)
     return doc
