@@ -22,6 +22,7 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/studies.smk"
 include: "workflow/rules/robustness.smk"
+include: "workflow/rules/provenance.smk"
 
 
 # The report's front page: the reproducibility summary of this run (`snakemake --report`).
@@ -33,3 +34,4 @@ rule all:
     input:
         final_outputs(),
         REPORT_OUTPUTS,
+        PROVENANCE_OUTPUTS,
