@@ -6,6 +6,7 @@ study outputs against numbers recomputed independently from the runs' own bm.csv
 """
 
 import itertools
+import json
 import subprocess
 import sys
 
@@ -242,3 +243,27 @@ def test_verdict_study_with_the_ava1_ava2_pair(tmp_path):
         a = many[(many["model"] == "AVA1") & (many["lr"] == row.lr)]["bm"].to_numpy()
         b = many[(many["model"] == "AVA2") & (many["lr"] == row.lr)]["bm"].to_numpy()
         assert row.p == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue, rel=1e-9)
+
+
+@pytest.mark.slow
+def test_robustness_study_end_to_end(tmp_path):
+    # protocols=[author]: the study still trains its own baseline, the paper run, with the
+    # main grid's 3 seeds; the study reads every run on seeds 0 and 1 only.
+    config = [c for c in CONFIG if not c.startswith(("verdict_seeds", "seeds"))]
+    config += ["seeds=[0,1,2]", "robustness_seeds=2"]
+    snakemake(tmp_path, "robustness", config=config)
+    base = tmp_path / "results" / "synthetic"
+    table = pd.read_csv(base / "robustness" / "robustness.csv").set_index("alternative")
+    assert list(table.index) == ["baseline", "mu-logistic", "init-0.1x", "float32"]
+    for name, run in [("baseline", "paper"), ("init-0.1x", "robustness-init-0.1x")]:
+        long = pd.read_csv(base / run / "bm.csv")
+        long = long[long["seed"] < 2]
+        counts = long["status"].value_counts()
+        row = table.loc[name]
+        assert (row["n_ok"], row["n_unstable"], row["n_diverged"]) == tuple(
+            int(counts.get(s, 0)) for s in ("ok", "unstable", "diverged"))
+        assert row["seeds"] == 2
+    options = json.loads((base / "robustness-mu-logistic" / "cells" / "VAE" / "lr0.5.json")
+                         .read_text())["options"]
+    assert options["mu_output"] == "logistic" and options["init_scale"] == 1.0
+    assert (base / "robustness" / "robustness.png").stat().st_size > 0

@@ -86,6 +86,8 @@ def run_protocol(run):
 def run_seeds(run):
     if run.startswith("verdicts-"):
         return list(range(config["verdict_seeds"]))
+    if run.startswith("robustness-"):
+        return list(range(config["robustness_seeds"]))
     return SEEDS
 
 
