@@ -74,6 +74,8 @@ def run_protocol(run):
 def run_seeds(run):
     if run.startswith("verdicts-"):
         return list(range(config["verdict_seeds"]))
+    if run.startswith("fidelity-"):
+        return list(range(config["fidelity_seeds"]))
     return SEEDS
 
 

@@ -36,6 +36,7 @@ rule fidelity_study:
             run=FIDELITY_RUNS,
             name=["cells.csv", "table3.csv"],
         ),
+        seeds=expand(f"{RESULTS}/{{run}}/bm.csv", run=FIDELITY_RUNS),
     output:
         table=report(
             f"{RESULTS}/fidelity/fidelity.csv",
@@ -46,6 +47,14 @@ rule fidelity_study:
         figure=report(
             f"{RESULTS}/fidelity/fidelity.png",
             caption="../report/fidelity.rst",
+            category="Fidelity study",
+        ),
+        coverage=f"{RESULTS}/fidelity/coverage.csv",
+        residuals=f"{RESULTS}/fidelity/spread.csv",
+        twins=f"{RESULTS}/fidelity/twins.csv",
+        residual_figure=report(
+            f"{RESULTS}/fidelity/residuals.png",
+            caption="../report/fidelity_spread.rst",
             category="Fidelity study",
         ),
     log:
