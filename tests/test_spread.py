@@ -85,7 +85,8 @@ def test_standardised_residual_hand_value():
     values = [0.10, 0.12, 0.14, 0.16]  # mean 0.13, sd sqrt(0.0020/3)
     resid = spread.residuals(seeds_frame({("AVA3", 0.06): values}), published({("AVA3", 0.06): 0.17}))
     sd = math.sqrt(((0.03 ** 2 + 0.01 ** 2) * 2) / 3)
-    assert resid.loc[0, "z"] == pytest.approx(0.04 / (sd * math.sqrt(1.25)), rel=1e-12)
+    # The published value's 4-decimal rounding adds (1e-4)^2 / 12 to the variance.
+    assert resid.loc[0, "z"] == pytest.approx(0.04 / math.sqrt(sd ** 2 * 1.25 + 1e-8 / 12), rel=1e-12)
     assert resid.loc[0, "band"] == "γ = 0.03–0.08"
     summary = spread.residual_summary(pd.concat([resid, resid.assign(z=-2 * resid["z"])]))
     assert summary.loc[0, "rms_z"] == pytest.approx(resid.loc[0, "z"] * math.sqrt(2.5), rel=1e-12)
@@ -110,6 +111,10 @@ def test_twin_differences_and_chi_square():
     z = twins.loc[0.05, "z"]
     assert summary.loc["γ = 0.03–0.08", "variance_ratio"] == pytest.approx(z ** 2)
     assert summary.loc["γ = 0.03–0.08", "p"] == pytest.approx(stats.chi2.sf(z ** 2, 1))
+    assert summary.loc["γ = 0.03–0.08", "p_low"] == pytest.approx(stats.chi2.cdf(z ** 2, 1))
+    zs = twins.loc[0.3, "z"]
+    two_sided = 2 * min(stats.chi2.sf(zs ** 2, 1), stats.chi2.cdf(zs ** 2, 1))
+    assert summary.loc["γ ≥ 0.2", "p_two_sided"] == pytest.approx(two_sided)
     assert set(summary.index) == {"γ = 0.03–0.08", "γ ≥ 0.2"}
 
 

@@ -7,8 +7,10 @@ published values; these three measures say whether it reproduces their *spread* 
   (check.prediction_interval) given the first 5, 10 and 20 seeds of a reading. A reading
   whose seeds vary as much as the author's runs covers about 95% at every seed count; one
   whose seeds vary too little covers less and less as the intervals narrow.
-* standardised residuals z = (published - mean) / (sd * sqrt(1 + 1/n)) per cell, summarised
-  as a root mean square by gamma band and model (about 1 when the spread matches).
+* standardised residuals z = (published - mean) / sqrt(sd^2 (1 + 1/n) + r^2) per cell, with
+  r^2 = 1e-8 / 12 the variance of the published 4-decimal rounding (it dominates at
+  gamma = 0.01, where the seeds' SD is ~1e-5), summarised as a root mean square by gamma
+  band and model (about 1 when the spread matches).
 * twins: AVA2 behaves like AVA1 and AVA4 like AVA3 in distribution (spec 5.3), so the
   published differences AVA1 - AVA2 and AVA3 - AVA4 at each gamma are draws of the same
   difference between two of our independent seeds. Their ratio to our seeds' SD of that
@@ -33,8 +35,8 @@ TWINS = (("AVA1", "AVA2"), ("AVA3", "AVA4"))
 BANDS = (("γ ≥ 0.2", 0.2, 1.0), ("γ = 0.09–0.1", 0.09, 0.1),
          ("γ = 0.03–0.08", 0.03, 0.08), ("γ ≤ 0.02", 0.0, 0.02))
 TWIN_COLUMNS = ["pair", "lr", "band", "published_diff", "ours_sd", "seeds", "z"]
-#: Variance of the difference of two values each rounded to 4 decimals (uniform errors).
-ROUNDING_VARIANCE = 2 * (1e-4) ** 2 / 12
+#: Variance of a value rounded to 4 decimals (a uniform error of one unit's width).
+ROUNDING_VARIANCE = (1e-4) ** 2 / 12
 
 
 def band(lr: float) -> str:
@@ -88,7 +90,7 @@ def coverage(seeds: pd.DataFrame, published: pd.DataFrame, counts=SEED_COUNTS) -
 def residuals(seeds: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     """Per cell: the published value's standardised residual against all ok seeds."""
     cells = cell_stats(seeds, published)
-    scale = cells["sd"] * np.sqrt(1 + 1 / cells["n"])
+    scale = np.sqrt(cells["sd"] ** 2 * (1 + 1 / cells["n"]) + ROUNDING_VARIANCE)
     return cells.assign(z=(cells["published"] - cells["mean"]) / scale,
                         band=cells["lr"].map(band))
 
@@ -111,7 +113,7 @@ def twin_differences(seeds: pd.DataFrame, published: pd.DataFrame) -> pd.DataFra
         for lr, diffs in ours:
             if len(diffs) < 2 or lr not in pub.index:
                 continue
-            sd = math.sqrt(diffs.var(ddof=1) + ROUNDING_VARIANCE)
+            sd = math.sqrt(diffs.var(ddof=1) + 2 * ROUNDING_VARIANCE)  # two rounded values
             diff = pub.loc[lr, a] - pub.loc[lr, b]
             rows.append({"pair": f"{a}−{b}", "lr": lr, "band": band(lr), "published_diff": diff,
                          "ours_sd": sd, "seeds": len(diffs), "z": diff / sd})
@@ -119,13 +121,18 @@ def twin_differences(seeds: pd.DataFrame, published: pd.DataFrame) -> pd.DataFra
 
 
 def twin_summary(twins: pd.DataFrame) -> pd.DataFrame:
-    """Per band: the variance ratio mean(z^2) and the chi-square test that it is 1."""
+    """Per band: the variance ratio mean(z^2) and the chi-square test that it is 1.
+
+    p: the chance of a ratio at least this large when the spreads agree (ours too small);
+    p_low: of one at most this small (ours too large); two-sided: 2 min(p, p_low).
+    """
     rows = []
     for name, _, _ in BANDS:
         part = twins[twins["band"] == name]
         if part.empty:
             continue
         chi2 = float((part["z"] ** 2).sum())
+        p, p_low = float(stats.chi2.sf(chi2, len(part))), float(stats.chi2.cdf(chi2, len(part)))
         rows.append({"band": name, "cells": len(part), "variance_ratio": chi2 / len(part),
-                     "chi2": chi2, "p": float(stats.chi2.sf(chi2, len(part)))})
-    return pd.DataFrame(rows, columns=["band", "cells", "variance_ratio", "chi2", "p"])
+                     "chi2": chi2, "p": p, "p_low": p_low, "p_two_sided": min(1.0, 2 * min(p, p_low))})
+    return pd.DataFrame(rows, columns=["band", "cells", "variance_ratio", "chi2", "p", "p_low", "p_two_sided"])

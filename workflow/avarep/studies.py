@@ -180,10 +180,12 @@ def spread_markdown(coverage: pd.DataFrame, resid: pd.DataFrame, twins: pd.DataF
         markdown_table(cov),
         "Twin spread: the published AVA1−AVA2 and AVA3−AVA4 differences per γ against the SD of "
         "the same difference between our seeds; variance ratio = mean z² (1 when the spreads "
-        "agree), p from χ² with one degree of freedom per cell.", "",
+        "agree), two-sided p from χ² with one degree of freedom per cell (a small p with a ratio "
+        "above 1: our seeds vary too little; below 1: too much).", "",
         markdown_table(tw_wide),
-        "RMS standardised residual (published − mean) / (sd √(1 + 1/n)) at γ = 0.03–0.08, all "
-        "seeds (about 1 when the spreads agree); every band in `residuals.png` and `spread.csv`.", "",
+        "RMS standardised residual (published − mean) / √(sd² (1 + 1/n) + 10⁻⁸/12) at γ = 0.03–0.08, "
+        "all seeds (10⁻⁸/12: the published 4-decimal rounding; about 1 when the spreads agree); "
+        "every band in `residuals.png` and `spread.csv`.", "",
         markdown_table(rms_shown),
     ]) + "\n"
 
@@ -192,7 +194,7 @@ def _twin_cell(row: pd.DataFrame) -> str:
     if row.empty:
         return "—"
     r = row.iloc[0]
-    return f"{r['variance_ratio']:.2f} (p = {r['p']:.2g})"
+    return f"{r['variance_ratio']:.2f} (p = {r['p_two_sided']:.2g})"
 
 
 def residual_figure(resid: pd.DataFrame, path_png) -> None:
@@ -200,23 +202,26 @@ def residual_figure(resid: pd.DataFrame, path_png) -> None:
     readings = list(dict.fromkeys(resid["reading"]))
     columns = min(4, len(readings))
     rows = -(-len(readings) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.0 * columns, 2.6 * rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns + 1.6, 2.4 * rows + 0.8),
+                             squeeze=False, layout="constrained")
     norm = TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=5.0)
     bands = [name for name, _, _ in spread.BANDS]
     for ax in axes.flat[len(readings):]:
         ax.axis("off")
-    for ax, reading in zip(axes.flat, readings):
+    for index, (ax, reading) in enumerate(zip(axes.flat, readings)):
         rms = spread.residual_summary(resid[resid.reading == reading])
         grid = rms.pivot(index="band", columns="model", values="rms_z")
         grid = grid.reindex(index=bands, columns=ordered_models(grid.columns))
         image = ax.imshow(grid.to_numpy(), cmap="RdBu_r", norm=norm, aspect="auto")
         for (i, j), value in np.ndenumerate(grid.to_numpy()):
-            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7)
+            dark = value < 0.35 or value > 3.5  # white text on the saturated ends of the map
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
         ax.set_xticks(range(len(grid.columns)), grid.columns, fontsize=7, rotation=45)
-        ax.set_yticks(range(len(bands)), bands, fontsize=7)
+        ax.set_yticks(range(len(bands)), bands if index % columns == 0 else [], fontsize=7)
         ax.set_title(reading, fontsize=9, fontweight="bold" if reading == ACCEPTED else "normal")
-    fig.colorbar(image, ax=axes, shrink=0.6, label="RMS z (1 = spreads agree)")
-    fig.suptitle("Standardised residuals of the published cells, by γ band and model")
+    fig.colorbar(image, ax=axes, shrink=0.7, label="RMS z (1 = spreads agree)")
+    fig.suptitle("Standardised residuals of the published cells, by γ band and model", fontsize=10)
     save_figure(fig, path_png, "png")
     plt.close(fig)
 

@@ -142,10 +142,12 @@ rule readme:
         figure5=f"{RESULTS}/author/figure5.png",
         compare=f"{RESULTS}/compare/compare.png",
         fidelity=f"{RESULTS}/fidelity/fidelity.png",
+        spread=f"{RESULTS}/fidelity/residuals.png",
     output:
         figure5="results/readme/figure5.png",
         compare="results/readme/compare.png",
         fidelity="results/readme/fidelity.png",
+        spread="results/readme/fidelity_spread.png",
     log:
         "results/readme/readme.log",
     conda:
@@ -156,4 +158,5 @@ rule readme:
         runtime=5,
     shell:
         "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}"
-        " && cp {input.fidelity} {output.fidelity}) > {log} 2>&1"
+        " && cp {input.fidelity} {output.fidelity} && cp {input.spread} {output.spread})"
+        " > {log} 2>&1"
