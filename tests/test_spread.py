@@ -121,3 +121,33 @@ def test_twin_differences_and_chi_square():
 def test_bad_bm_table_is_named():
     with pytest.raises(ValueError, match="bm.csv: missing column"):
         spread.seed_values(pd.DataFrame({"model": ["VAE"], "lr": [0.1], "bm": [0.2]}))
+
+
+def test_screen_script_rows_and_summary(tmp_path, capsys, monkeypatch):
+    """The in-process screen: one row per reading x model x gamma x seed, the pipeline's
+    seeded values (cell.run_seed), and one summary line per reading."""
+    import importlib.util
+    from pathlib import Path
+
+    from avarep.cell import run_seed
+    from avarep.data import load_folder, make_synthetic
+    from avarep.protocols import author
+
+    make_synthetic(tmp_path / "frames", width=6, height=4, count=3)
+    script = Path(__file__).parents[1] / "workflow" / "scripts" / "screen_readings.py"
+    monkeypatch.syspath_prepend(str(script.parent))  # the script imports its _bootstrap
+    spec = importlib.util.spec_from_file_location("screen_readings", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "screen.csv"
+    assert module.main(["--data-dir", str(tmp_path / "frames"), "--readings", "2023-12", "shared-generations",
+                        "--models", "AVA1", "AVA2", "--lrs", "0.06", "--seeds", "2", "--out", str(out)]) == 0
+    frame = pd.read_csv(out)
+    assert len(frame) == 2 * 2 * 1 * 2
+    images = load_folder(tmp_path / "frames").pixels
+    expected, _ = run_seed(images, author, "AVA2", 0.06, 1, {"generations_shared": True})
+    row = frame[(frame.reading == "shared-generations") & (frame.model == "AVA2") & (frame.seed == 1)]
+    assert row["bm"].iloc[0] == pytest.approx(expected["bm"], rel=1e-12)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["2023-12", "shared-generations"]
+    assert all("twin variance ratio" in line for line in lines)
