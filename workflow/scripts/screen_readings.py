@@ -50,7 +50,7 @@ def summary_line(reading: str, frame: pd.DataFrame, published: pd.DataFrame) -> 
         p = min(1.0, 2 * min(stats.chi2.sf(chi2, len(twins)), stats.chi2.cdf(chi2, len(twins))))
         ratio = f"{chi2 / len(twins):.2f} over {len(twins)} twin cells (two-sided p = {p:.2g})"
     delta = (cells["published"] - cells["mean"]).abs().mean()
-    return (f"{reading}: mean |Δ| {delta:.4f}; inside {inside['inside']}/{inside['cells']}; "
+    return (f"{reading}: mean |Δ| {delta:.4f}; inside {inside['inside']:.0f}/{inside['cells']:.0f}; "
             f"twin variance ratio {ratio}")
 
 
