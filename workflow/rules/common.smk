@@ -88,6 +88,8 @@ def run_seeds(run):
         return list(range(config["verdict_seeds"]))
     if run.startswith("robustness-"):
         return list(range(config["robustness_seeds"]))
+    if run.startswith("fidelity-"):
+        return list(range(config["fidelity_seeds"]))
     return SEEDS
 
 

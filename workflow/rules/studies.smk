@@ -36,6 +36,7 @@ rule fidelity_study:
             run=FIDELITY_RUNS,
             name=["cells.csv", "table3.csv"],
         ),
+        seeds=expand(f"{RESULTS}/{{run}}/bm.csv", run=FIDELITY_RUNS),
     output:
         table=report(
             f"{RESULTS}/fidelity/fidelity.csv",
@@ -46,6 +47,14 @@ rule fidelity_study:
         figure=report(
             f"{RESULTS}/fidelity/fidelity.png",
             caption="../report/fidelity.rst",
+            category="Fidelity study",
+        ),
+        coverage=f"{RESULTS}/fidelity/coverage.csv",
+        residuals=f"{RESULTS}/fidelity/spread.csv",
+        twins=f"{RESULTS}/fidelity/twins.csv",
+        residual_figure=report(
+            f"{RESULTS}/fidelity/residuals.png",
+            caption="../report/fidelity_spread.rst",
             category="Fidelity study",
         ),
     log:
@@ -134,11 +143,13 @@ rule readme:
         compare=f"{RESULTS}/compare/compare.png",
         fidelity=f"{RESULTS}/fidelity/fidelity.png",
         stability=f"{RESULTS}/paper/figures/stability.png",
+        spread=f"{RESULTS}/fidelity/residuals.png",
     output:
         figure5="results/readme/figure5.png",
         compare="results/readme/compare.png",
         fidelity="results/readme/fidelity.png",
         stability="results/readme/stability.png",
+        spread="results/readme/fidelity_spread.png",
     log:
         "results/readme/readme.log",
     conda:
@@ -149,5 +160,5 @@ rule readme:
         runtime=5,
     shell:
         "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}"
-        " && cp {input.fidelity} {output.fidelity}"
+        " && cp {input.fidelity} {output.fidelity} && cp {input.spread} {output.spread}"
         " && cp {input.stability} {output.stability}) > {log} 2>&1"

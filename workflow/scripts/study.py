@@ -41,7 +41,9 @@ def main(argv=None) -> int:
     names = {folder: folder.parent.name.split("-", 1)[1] for folder in args.checks}
     read = lambda name: {names[f]: pd.read_csv(f / name) for f in args.checks}  # noqa: E731
     if args.study == "fidelity":
-        studies.write_fidelity(read("cells.csv"), read("table3.csv"), args.out)
+        # Each run's per-seed values (bm.csv, beside check/) give the spread measures.
+        bm = {names[f]: pd.read_csv(f.parent / "bm.csv") for f in args.checks}
+        studies.write_fidelity(read("cells.csv"), read("table3.csv"), args.out, bm)
     else:
         text = studies.verdicts_markdown(read("verdicts.csv"), read("claims.csv"),
                                          read("equivalence.csv"), args.seeds,
