@@ -73,6 +73,7 @@ def test_lint_passes(tmp_path):
         ("seeds=[0,0]", "seeds"),
         ("seeds=[1.5]", "seeds[0]"),
         ("device=cuda:x", "device"),
+        ("data_dir=", "data_dir"),  # empty: not a silent fall-back to downloading
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):
@@ -88,6 +89,15 @@ def test_learning_rate_given_as_string_in_a_config_file_is_rejected(tmp_path):
     done = snakemake("-n", "--configfile", str(bad), cwd=tmp_path, check=False)
     assert done.returncode != 0
     assert "config key 'learning_rates[0]'" in done.stderr + done.stdout
+
+
+def test_every_accepted_learning_rate_is_scheduled_even_below_1e_4(tmp_path):
+    rates = "learning_rates=[0.1,0.00005,1e-3,1.5e-7]"  # repr: 5e-05, 1.5e-07 (no dot)
+    done = snakemake("-n", "--config", "dataset=synthetic", "protocols=[author]", "models=[VAE]",
+                     rates, cwd=tmp_path)
+    assert job_counts(done.stdout)["train_cell"] == 4
+    for label in ("0.1", "5e-05", "0.001", "1.5e-07"):
+        assert f"cells/VAE/lr{label}.json" in done.stdout
 
 
 def test_unknown_config_key_is_named(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import jsonschema
@@ -15,21 +16,44 @@ class ConfigError(ValueError):
     pass
 
 
+#: A number as YAML 1.2 writes it. YAML 1.1 (PyYAML, Snakemake) reads 1e-3 as text because
+#: it has no dot; a learning rate written so must still be a number.
+_NUMBER = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _yaml12_number(value):
+    """1e-3 -> 0.001. Only text that YAML 1.1 itself leaves as text: a quoted "0.1" is text
+    on purpose (YAML would have read 0.1 unquoted as a number) and stays text."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        if isinstance(yaml.safe_load(value), str):
+            return float(value)
+    return value
+
+
 def _reparse(value):
     """Snakemake parses list items given with --config as plain strings; read them as YAML."""
     if isinstance(value, list):
         return [_reparse(v) for v in value]
     if isinstance(value, str):
         try:
-            return yaml.safe_load(value)
+            return _yaml12_number(yaml.safe_load(value))
         except yaml.YAMLError:
             return value
     return value
 
 
 def coerce_command_line(config: dict, command_line: dict) -> dict:
-    """Re-read the values that came from --config; values from config.yaml keep their types."""
+    """Re-read the values that came from --config; values from config.yaml keep their types,
+    except learning rates written as 1e-3 (text to YAML 1.1), which are numbers."""
+    # Snakemake turns `key=` into None, which for data_dir would silently mean "download".
+    empty = sorted(key for key, value in command_line.items() if value is None)
+    if empty:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(
+            f"config key '{key}': given empty on the command line ({key}=); give a value,"
+            f" or {key}=null for the default" for key in empty))
     fixed = dict(config)
+    if isinstance(fixed.get("learning_rates"), list):
+        fixed["learning_rates"] = [_yaml12_number(v) for v in fixed["learning_rates"]]
     for key, value in command_line.items():
         if isinstance(value, (list, str)):
             fixed[key] = _reparse(value)

@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from avarep.config import ConfigError, coerce_command_line, validate
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
-from avarep.sweep import lr_label
+from avarep.sweep import LR_LABEL_PATTERN, lr_label
 
 try:
     config.update(
@@ -42,7 +42,7 @@ VERDICT_RUNS = [f"verdicts-{protocol}" for protocol in PROTOCOLS]
 wildcard_constraints:
     protocol="|".join(PROTOCOLS + FIDELITY_RUNS + VERDICT_RUNS),
     model="|".join(MODELS),
-    lr=r"[0-9]+\.[0-9]+(e-?[0-9]+)?",
+    lr=LR_LABEL_PATTERN,
 
 
 def local_pngs():
