@@ -140,3 +140,39 @@ def test_tiny_end_to_end_run_produces_every_output(tmp_path):
     # A second run has nothing to do: finished cells are never recomputed.
     again = snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def write_frames(folder, count=4):
+    """A few small frames of the synthetic set, copied into ``folder``."""
+    from avarep.data import _synthetic_files
+
+    folder.mkdir(parents=True)
+    for name, data in list(_synthetic_files())[:count]:
+        (folder / name).write_bytes(data)
+
+
+@pytest.mark.slow
+def test_paths_with_spaces_and_non_ascii_run_end_to_end(tmp_path):
+    frames = tmp_path / "my frames é"
+    write_frames(frames)
+    work = tmp_path / "work dir ü"
+    work.mkdir()
+    grid = ["models=[VAE]", "learning_rates=[0.5]", "seeds=[0,1]"]
+    snakemake("--cores", "2", "--config", f"data_dir={frames}", *grid, cwd=work)
+    base = work / "results" / "my frames é"
+    for name in ("author/check/summary.md", "paper/check/summary.md", "compare/summary.md",
+                 "report/reproducibility_summary.html", "author/cells/VAE/lr0.5.png"):
+        assert (base / name).is_file(), name
+    assert sorted(p.name for p in (work / "results").iterdir()) == ["my frames é"]  # no stray "my"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} not available")
+def test_switching_between_local_copy_and_download_retrains_nothing(tmp_path):
+    grid = ["protocols=[author]", "models=[VAE]", "learning_rates=[0.5]", "seeds=[0,1]"]
+    snakemake("--cores", "2", "--config", f"data_dir={REAL}", *grid, cwd=tmp_path)
+    mirror = f"download_base_url={REAL.as_uri()}/"  # the same bytes, downloaded
+    again = snakemake("--cores", "2", "--config", mirror, *grid, cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    back = snakemake("--cores", "2", "--config", f"data_dir={REAL}", *grid, cwd=tmp_path)
+    assert "Nothing to be done" in back.stdout + back.stderr

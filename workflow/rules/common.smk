@@ -28,6 +28,29 @@ def dataset_name():
 
 DATASET = dataset_name()
 RESULTS = f"results/{DATASET}"
+
+
+def check_results_writable():
+    """An unwritable results folder stops the run with one line, not a Snakemake traceback.
+    Probes the deepest folder that exists (a temporary file, removed at once)."""
+    import tempfile
+
+    from avarep.atomic import first_existing_parent
+
+    target = Path(RESULTS)
+    existing = first_existing_parent(target)
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, f"{existing} is a file, not a folder")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise WorkflowError(
+            f"error: cannot write {target}: {error.strerror or error}"
+        ) from None
+
+
+check_results_writable()
 MODELS = config["models"]
 LRS = [lr_label(lr) for lr in config["learning_rates"]]
 SEEDS = config["seeds"]
@@ -45,17 +68,28 @@ wildcard_constraints:
     lr=LR_LABEL_PATTERN,
 
 
-def local_pngs():
-    """The PNGs of data_dir, so that editing one re-runs the data check; [] when downloading."""
-    if not config.get("data_dir"):
-        return []
-    folder = Path(config["data_dir"])
-    if not folder.is_dir():
-        raise WorkflowError(f"data_dir: {folder} does not exist or is not a folder")
-    pngs = sorted(str(p) for p in folder.glob("*.png"))
-    if not pngs:
-        raise WorkflowError(f"data_dir: {folder} contains no .png images")
-    return pngs
+def images_sha256():
+    """The combined sha256 of the images this run uses, before they are prepared."""
+    from avarep.data import DataError, source_sha256
+
+    try:
+        return source_sha256(config["dataset"], config.get("data_dir"))
+    except DataError as error:
+        raise WorkflowError(f"data_dir: {error}") from None
+
+
+def check_data_dir():
+    """A missing data_dir, or one without PNGs, is reported before any job."""
+    from avarep.data import DataError, png_paths
+
+    if config.get("data_dir"):
+        try:
+            png_paths(config["data_dir"])
+        except DataError as error:
+            raise WorkflowError(f"data_dir: {error}") from None
+
+
+check_data_dir()
 
 
 def cell_records(protocol):

@@ -63,8 +63,8 @@ rule fidelity_study:
         checks=expand(f"{RESULTS}/{{run}}/check", run=FIDELITY_RUNS),
         outdir=lambda wildcards, output: Path(output.table).parent,
     shell:
-        "python {params.script} fidelity --checks {params.checks}"
-        " --out {params.outdir} > {log} 2>&1"
+        "python {params.script:q} fidelity --checks {params.checks:q}"
+        " --out {params.outdir:q} > {log:q} 2>&1"
 
 
 rule verdict_study:
@@ -95,8 +95,8 @@ rule verdict_study:
         checks=expand(f"{RESULTS}/{{run}}/check", run=VERDICT_RUNS),
         seeds=config["verdict_seeds"],
     shell:
-        "python {params.script} verdicts --checks {params.checks} --seeds {params.seeds}"
-        " --out {output.summary} > {log} 2>&1"
+        "python {params.script:q} verdicts --checks {params.checks:q} --seeds {params.seeds}"
+        " --out {output.summary:q} > {log:q} 2>&1"
 
 
 rule fidelity_table_page:
@@ -123,7 +123,7 @@ rule fidelity_table_page:
             input, output, reportfiles.FIDELITY_TABLES
         ),
     shell:
-        "python {params.script} tables {params.tables} > {log} 2>&1"
+        "python {params.script:q} tables {params.tables} > {log:q} 2>&1"
 
 
 # The README's figures: `snakemake --cores 4 readme` refreshes the committed copies
@@ -146,5 +146,5 @@ rule readme:
         mem_mb=500,
         runtime=5,
     shell:
-        "(cp {input.figure5} {output.figure5} && cp {input.compare} {output.compare}"
-        " && cp {input.fidelity} {output.fidelity}) > {log} 2>&1"
+        "(cp {input.figure5:q} {output.figure5:q} && cp {input.compare:q} {output.compare:q}"
+        " && cp {input.fidelity:q} {output.fidelity:q}) > {log:q} 2>&1"
