@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from avarep import cell
 
 
@@ -45,3 +47,29 @@ def test_non_finite_generated_images_mark_the_seed_diverged(orbit_images):
     fake = types.SimpleNamespace(train=lambda *args: Trained())
     run, _ = cell.run_seed(orbit_images, fake, "AVA1", 0.5, 0, {})
     assert run["status"] == "diverged" and run["bm"] is None
+
+
+def test_bm_averages_ten_generations_per_test_image():
+    """Spec section 3: K = 10 generations per test image. Generation k of every image is a
+    constant grey k/10, so BM depends on K; the expected value is worked out here directly."""
+    import types
+
+    import numpy as np
+
+    images = np.zeros((3, 4, 3))  # three black 2x2 images
+    asked = []
+
+    class Trained:
+        log = {}
+
+        def generate(self, test_images, k, rng):
+            asked.append(k)
+            levels = np.arange(k) / 10.0
+            return np.broadcast_to(levels[None, :, None, None], (test_images.shape[0], k, 4, 3)).copy()
+
+    fake = types.SimpleNamespace(train=lambda *args: Trained())
+    run, _ = cell.run_seed(images, fake, "VAE", 0.5, 0, {})
+    # against black, every pixel of grey g is at distance d = g * sqrt(3); BM_k = |d (1 - d)|
+    d = np.arange(10) / 10.0 * math.sqrt(3)
+    assert asked == [10]
+    assert run["bm"] == pytest.approx(np.mean(np.abs(d * (1 - d))), rel=1e-12)

@@ -20,7 +20,8 @@ from avarep import data
 from avarep.data import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from conftest import SHARED_DATA  # noqa: E402  (one place decides where the frames are)
+
 ORBIT = SHARED_DATA / "orbit-100x64"
 SCRIPT = REPO / "workflow" / "scripts" / "prepare_data.py"
 
