@@ -23,6 +23,11 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/studies.smk"
 
 
+# Record this run's settings for `snakemake --report` (results/last_run.json).
+onstart:
+    record_run_config()
+
+
 # The report's front page: the reproducibility summary of this run (`snakemake --report`).
 report: "workflow/report/workflow.rst"
 

@@ -47,6 +47,15 @@ def test_default_dataset_dry_run_downloads_nothing(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_readme_target_needs_the_main_run_only(tmp_path):
+    done = snakemake("-n", "readme", cwd=tmp_path)
+    counts = job_counts(done.stdout)
+    assert counts["train_cell"] == 266  # the main grid; no fidelity reading
+    assert "fidelity-" not in done.stdout
+    fidelity = job_counts(snakemake("-n", "readme_fidelity", cwd=tmp_path).stdout)
+    assert fidelity["train_cell"] == 7 * 133  # the fidelity study's seven readings, said so
+
+
 def test_lint_passes(tmp_path):
     done = snakemake("--lint", "--config", f"data_dir={REAL}", cwd=tmp_path)
     assert "Congratulations, your workflow is in a good condition" in done.stdout + done.stderr
@@ -140,6 +149,20 @@ def test_tiny_end_to_end_run_produces_every_output(tmp_path):
     # A second run has nothing to do: finished cells are never recomputed.
     again = snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # The report, asked for without --config, is the report of this run (its recorded settings).
+    report = snakemake("--report", "report.html", cwd=tmp_path)
+    assert "report: using the settings of the last run" in report.stderr
+    assert "--config dataset=synthetic 'models=[AVA1,AVA3,GAN]'" in report.stderr
+    assert (tmp_path / "report.html").stat().st_size > 100_000
+
+
+def test_report_of_settings_never_run_says_what_to_pass(tmp_path):
+    done = snakemake("--report", "report.html", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "report: nothing was run under results/orbit-100x64/ with these settings" in done.stderr
+    assert "--config <the same key=value as the run>" in done.stderr
+    assert "Missing metadata" not in done.stderr + done.stdout
 
 
 def write_frames(folder, count=4):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import shlex
 from pathlib import Path
 
 import jsonschema
@@ -92,3 +93,26 @@ def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
         if key not in filled and "default" in spec:
             filled[key] = spec["default"]
     return filled
+
+
+def validate_keys(schema_path: Path = SCHEMA) -> list[str]:
+    """Every configuration key the schema knows."""
+    return list(yaml.safe_load(Path(schema_path).read_text())["properties"])
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return "[" + ",".join(_text(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def command_line_text(config: dict, defaults_path: Path = SCHEMA.parents[2] / "config.yaml") -> str:
+    """`--config key=value ...` for the keys that differ from config.yaml ('' if none)."""
+    defaults = validate(yaml.safe_load(Path(defaults_path).read_text()))
+    changed = [shlex.quote(f"{key}={_text(value)}") for key, value in config.items()
+               if defaults.get(key) != value]
+    return "--config " + " ".join(changed) if changed else ""

@@ -6,10 +6,36 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from avarep.config import ConfigError, coerce_command_line, validate
+from avarep.config import ConfigError, coerce_command_line, validate, validate_keys
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
 from avarep.sweep import LR_LABEL_PATTERN, lr_label
+
+# `snakemake --report` builds the report of the last run: its settings are recorded when a run
+# starts (results/last_run.json) and used when the report is asked for without --config.
+RUN_RECORD = Path("results/last_run.json")
+
+
+def report_invocation():
+    return any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv)
+
+
+def last_run_config():
+    settings = workflow.config_settings
+    if not report_invocation() or settings.config or settings.configfiles:
+        return {}
+    if not RUN_RECORD.is_file():
+        return {}
+    recorded = json.loads(RUN_RECORD.read_text())
+    print(
+        "report: using the settings of the last run, recorded in"
+        f" {RUN_RECORD}: {recorded['command_line'] or '(the defaults)'}",
+        file=sys.stderr,
+    )
+    return recorded["config"]
+
+
+config.update(last_run_config())
 
 try:
     config.update(
@@ -28,6 +54,35 @@ def dataset_name():
 
 DATASET = dataset_name()
 RESULTS = f"results/{DATASET}"
+
+
+def check_report_has_results():
+    """A report asked for settings that were never run: say what to pass, not 266 lines of
+    missing metadata."""
+    if not report_invocation() or Path(RESULTS).is_dir():
+        return
+    runs = sorted(p.name for p in Path("results").glob("*") if (p / "manifest.json").is_file())
+    raise WorkflowError(
+        f"report: nothing was run under {RESULTS}/ with these settings (results/ holds:"
+        f" {', '.join(runs) or 'nothing'}). Build the report with the run's own settings:"
+        " snakemake --report report.html --config <the same key=value as the run>"
+    )
+
+
+check_report_has_results()
+
+
+def record_run_config():
+    """Called when a run starts: what `snakemake --report` without --config will use."""
+    from avarep import atomic
+    from avarep.config import command_line_text
+
+    schema_keys = validate_keys()
+    recorded = {key: config[key] for key in schema_keys if key in config}
+    atomic.write_json(
+        RUN_RECORD,
+        {"config": recorded, "command_line": command_line_text(recorded)},
+    )
 
 
 def check_results_writable():
