@@ -199,3 +199,11 @@ def test_switching_between_local_copy_and_download_retrains_nothing(tmp_path):
     assert "Nothing to be done" in again.stdout + again.stderr
     back = snakemake("--cores", "2", "--config", f"data_dir={REAL}", *grid, cwd=tmp_path)
     assert "Nothing to be done" in back.stdout + back.stderr
+
+
+def test_readme_unlock_recipe_warns_that_no_other_run_may_be_alive():
+    text = (REPO / "README.md").read_text()
+    recipe = text[text.index("**Resuming after an interruption.**"):]
+    recipe = recipe[: recipe.index("\n\n")]
+    assert "`snakemake --unlock`" in recipe
+    assert "Unlock only when no other Snakemake run on this\nfolder is alive" in recipe
