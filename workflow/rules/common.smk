@@ -106,6 +106,7 @@ def check_results_writable():
 
 
 check_results_writable()
+
 MODELS = config["models"]
 LRS = [lr_label(lr) for lr in config["learning_rates"]]
 SEEDS = config["seeds"]
