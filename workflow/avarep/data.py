@@ -384,6 +384,29 @@ def prepare(dataset: str | None, data_dir=None, base_url: str | None = None, roo
     return images, _manifest(dataset, folder, images)
 
 
+def prepare_and_write(dataset, data_dir, base_url, root, manifest_path, say) -> int:
+    """The data step: prepare the images, write the manifest, report what a user must know
+    through ``say(text, is_error)``. Returns the exit status (0, or 2 / 1 with an error)."""
+    try:
+        images, manifest = prepare(dataset, data_dir, base_url, root)
+        atomic.write_json(manifest_path, manifest)
+    except DataError as exc:
+        say(f"error: {exc}", True)
+        return 2
+    except OSError as exc:
+        say(f"error: cannot write {exc.filename or manifest_path}: {exc.strerror or exc}", True)
+        return 1
+    ignored = ignored_files(data_dir) if data_dir else []
+    if ignored:  # never skipped silently
+        say(f"note: {len(ignored)} file(s) of {data_dir} are not *.png and were not read:"
+            f" {', '.join(ignored)}", True)
+    for note in images.notes:
+        say(f"note: {note}", True)
+    say(f"{manifest['dataset']}: {images.count} images of {images.width}x{images.height}"
+        f" in {manifest['folder']} (sha256 {manifest['sha256'][:12]})", False)
+    return 0
+
+
 def copy_images(source: Path, names, folder: Path) -> dict[str, str]:
     """Copy a local set into the results' own image folder, where the cells read it whichever
     way the images came (local copy or download), so that switching costs no retraining.

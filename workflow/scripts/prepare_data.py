@@ -14,30 +14,9 @@ from pathlib import Path
 # Run from a plain checkout: import avarep from the repository's workflow/ directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avarep import atomic  # noqa: E402
-from avarep.data import DataError, ignored_files, prepare  # noqa: E402
-
-
-def prepare_and_write(dataset, data_dir, base_url, root, manifest_path, say) -> int:
-    """Prepare the images, write the manifest; ``say(text, error)`` reports. Returns the status."""
-    try:
-        images, manifest = prepare(dataset, data_dir, base_url, root)
-        atomic.write_json(manifest_path, manifest)
-    except DataError as exc:
-        say(f"error: {exc}", True)
-        return 2
-    except OSError as exc:
-        say(f"error: cannot write {exc.filename or manifest_path}: {exc.strerror or exc}", True)
-        return 1
-    ignored = ignored_files(data_dir) if data_dir else []
-    if ignored:  # never skipped silently
-        say(f"note: {len(ignored)} file(s) of {data_dir} are not *.png and were not read:"
-            f" {', '.join(ignored)}", True)
-    for note in images.notes:
-        say(f"note: {note}", True)
-    say(f"{manifest['dataset']}: {images.count} images of {images.width}x{images.height}"
-        f" in {manifest['folder']} (sha256 {manifest['sha256'][:12]})", False)
-    return 0
+# The logic lives in avarep.data: editing this entry point would make Snakemake's code
+# trigger rerun the data step, and with it every cell.
+from avarep.data import prepare_and_write  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
