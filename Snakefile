@@ -25,11 +25,6 @@ include: "workflow/rules/robustness.smk"
 include: "workflow/rules/provenance.smk"
 
 
-# Record this run's settings for `snakemake --report` (results/last_run.json).
-onstart:
-    record_run_config()
-
-
 # The report's front page: the reproducibility summary of this run (`snakemake --report`).
 report: "workflow/report/workflow.rst"
 

@@ -15,7 +15,9 @@ RUN_JSON = f"{RESULTS}/run.json"
 RUN = {}  # the run record between onstart and onsuccess/onerror
 
 
+# The one onstart handler of the workflow (Snakemake keeps only the last one defined).
 onstart:
+    record_run_config()  # results/last_run.json, what `snakemake --report` reuses
     RUN.update(
         provenance.run_record(
             config,
