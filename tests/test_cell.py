@@ -62,6 +62,9 @@ def test_bm_averages_ten_generations_per_test_image():
     class Trained:
         log = {}
 
+        def health(self):
+            return {}
+
         def generate(self, test_images, k, rng):
             asked.append(k)
             levels = np.arange(k) / 10.0

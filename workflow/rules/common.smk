@@ -63,7 +63,9 @@ def check_report_has_results():
     missing metadata."""
     if not report_invocation() or Path(RESULTS).is_dir():
         return
-    runs = sorted(p.name for p in Path("results").glob("*") if (p / "manifest.json").is_file())
+    runs = sorted(
+        p.name for p in Path("results").glob("*") if (p / "manifest.json").is_file()
+    )
     raise WorkflowError(
         f"report: nothing was run under {RESULTS}/ with these settings (results/ holds:"
         f" {', '.join(runs) or 'nothing'}). Build the report with the run's own settings:"

@@ -65,10 +65,11 @@ rule outcome:
     params:
         script=f"{SCRIPTS}/outcome.py",
         dataset=DATASET,
-        checks=" ".join(f"{p}={RESULTS}/{p}/check" for p in PROTOCOLS),
+        checks=[f"{p}={RESULTS}/{p}/check" for p in PROTOCOLS],
+        run_json=RUN_JSON,
     shell:
-        "python {params.script} --dataset {params.dataset} --check {params.checks}"
-        f" --run-json {RUN_JSON} --out {{output}} > {{log}} 2>&1"
+        "python {params.script:q} --dataset {params.dataset:q} --check {params.checks:q}"
+        " --run-json {params.run_json:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule checklist:
@@ -93,14 +94,15 @@ rule checklist:
     params:
         script=f"{SCRIPTS}/checklist.py",
         dataset=DATASET,
-        models=" ".join(MODELS),
-        records=" ".join(
+        models=MODELS,
+        records=[
             f"{protocol}=" + ",".join(cell_records(protocol)) for protocol in PROTOCOLS
-        ),
+        ],
+        run_json=RUN_JSON,
     shell:
-        "python {params.script} --dataset {params.dataset} --manifest {input.manifest}"
-        " --models {params.models} --records {params.records}"
-        f" --run-json {RUN_JSON} --md {{output.md}} --html {{output.html}} > {{log}} 2>&1"
+        "python {params.script:q} --dataset {params.dataset:q} --manifest {input.manifest:q}"
+        " --models {params.models:q} --records {params.records:q}"
+        " --run-json {params.run_json:q} --md {output.md:q} --html {output.html:q} > {log:q} 2>&1"
 
 
 PROVENANCE_OUTPUTS = [

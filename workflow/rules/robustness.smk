@@ -45,5 +45,5 @@ rule robustness_study:
         outdir=lambda wildcards, output: Path(output.table).parent,
         seeds=config["robustness_seeds"],
     shell:
-        "python {params.script} robustness --runs {params.runs} --seeds {params.seeds}"
-        " --out {params.outdir} > {log} 2>&1"
+        "python {params.script:q} robustness --runs {params.runs:q} --seeds {params.seeds}"
+        " --out {params.outdir:q} > {log:q} 2>&1"
