@@ -24,6 +24,7 @@ include: "workflow/rules/studies.smk"
 include: "workflow/rules/robustness.smk"
 include: "workflow/rules/fashion_common.smk"
 include: "workflow/rules/fashion.smk"
+include: "workflow/rules/provenance.smk"
 
 
 # The report's front page: the reproducibility summary of this run (`snakemake --report`).
@@ -35,3 +36,4 @@ rule all:
     input:
         final_outputs(),
         REPORT_OUTPUTS,
+        PROVENANCE_OUTPUTS,

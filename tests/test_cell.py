@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from avarep import cell
 
 
@@ -45,3 +47,66 @@ def test_non_finite_generated_images_mark_the_seed_diverged(orbit_images):
     fake = types.SimpleNamespace(train=lambda *args: Trained())
     run, _ = cell.run_seed(orbit_images, fake, "AVA1", 0.5, 0, {})
     assert run["status"] == "diverged" and run["bm"] is None
+
+
+def test_bm_averages_ten_generations_per_test_image():
+    """Spec section 3: K = 10 generations per test image. Generation k of every image is a
+    constant grey k/10, so BM depends on K; the expected value is worked out here directly."""
+    import types
+
+    import numpy as np
+
+    images = np.zeros((3, 4, 3))  # three black 2x2 images
+    asked = []
+
+    class Trained:
+        log = {}
+
+        def health(self):
+            return {}
+
+        def generate(self, test_images, k, rng):
+            asked.append(k)
+            levels = np.arange(k) / 10.0
+            return np.broadcast_to(levels[None, :, None, None], (test_images.shape[0], k, 4, 3)).copy()
+
+    fake = types.SimpleNamespace(train=lambda *args: Trained())
+    run, _ = cell.run_seed(images, fake, "VAE", 0.5, 0, {})
+    # against black, every pixel of grey g is at distance d = g * sqrt(3); BM_k = |d (1 - d)|
+    d = np.arange(10) / 10.0 * math.sqrt(3)
+    assert asked == [10]
+    assert run["bm"] == pytest.approx(np.mean(np.abs(d * (1 - d))), rel=1e-12)
+
+
+def test_strip_is_a_light_palette_png_close_to_the_images(orbit_images):
+    """A cell's strip: 6 real frames over their first generations, at most 256 colours, a
+    fraction of the RGB PNG's size (the report embeds one per cell), and close to the pixels."""
+    import io
+    import types
+
+    import numpy as np
+    from PIL import Image
+
+    from avarep.protocols import author
+    from avarep.seeding import rng_for
+    from avarep.strip import strip_png
+
+    rng = rng_for("VAE", 0.5, 0)
+    generated = author.train(orbit_images, "VAE", 0.5, rng, {}).generate(orbit_images, 1, rng)
+    images = types.SimpleNamespace(pixels=orbit_images, width=100, height=64)
+    data = strip_png(images, generated)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == "P" and len(image.getcolors(256)) <= 256
+        shown = np.asarray(image.convert("RGB"), dtype=float) / 255
+    picks = np.linspace(0, 35, 6).round().astype(int)
+    expected = np.concatenate(
+        [np.concatenate([orbit_images[i].reshape(64, 100, 3), np.ones((64, 2, 3))], axis=1) for i in picks], axis=1
+    )[:, :-2]
+    assert np.abs(shown[:64] - expected).mean() < 6 / 255  # a 256-colour palette: a few levels off
+    fakes = np.concatenate(
+        [np.concatenate([generated[i, 0].reshape(64, 100, 3), np.ones((64, 2, 3))], axis=1) for i in picks], axis=1
+    )[:, :-2]
+    assert np.abs(shown[66:] - fakes).mean() < 6 / 255
+    full = io.BytesIO()
+    Image.fromarray(np.round(np.concatenate([expected, np.ones((2, 610, 3)), fakes]) * 255).astype(np.uint8)).save(full, "PNG")
+    assert len(data) < 0.5 * len(full.getvalue())

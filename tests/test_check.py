@@ -260,3 +260,61 @@ def test_strict_check_exits_1_naming_the_cell(tmp_path):
     assert (out / "check" / "summary.md").exists()
     lenient = run_script("check.py", "--bm", out / "bm.csv", "--outdir", out / "check2")
     assert lenient.returncode == 0
+
+
+# ------------------------------------------------------- Welch, sample SDs, Table 3's centre
+
+# Unequal sizes and spreads, where Welch and Student's pooled test differ.
+WELCH_A = np.array([0.20, 0.21, 0.22])
+WELCH_B = np.array([0.10, 0.30, 0.12, 0.28, 0.15])
+
+
+def welch_by_hand(a, b):
+    """Welch-Satterthwaite, written out: difference, 95% CI, two-sided p."""
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
+    diff = a.mean() - b.mean()
+    half = stats.t.ppf(0.975, df) * se
+    return diff, diff - half, diff + half, 2 * stats.t.sf(abs(diff) / se, df)
+
+
+def test_claim_ci_is_welch_not_student():
+    diff, lo, hi, _ = welch_by_hand(WELCH_A, WELCH_B)
+    assert check.welch_ci(WELCH_A, WELCH_B) == pytest.approx((diff, lo, hi), rel=1e-10)
+    # the pooled-variance interval is much narrower here: the test tells them apart
+    student = stats.ttest_ind(WELCH_A, WELCH_B, equal_var=True).confidence_interval(0.95)
+    assert abs((hi - lo) - (student.high - student.low)) > 0.01
+
+
+def test_equivalence_p_is_welch_not_student():
+    from avarep import equivalence
+
+    _, _, _, p = welch_by_hand(WELCH_A, WELCH_B)
+    assert equivalence.welch_p(WELCH_A, WELCH_B) == pytest.approx(p, rel=1e-10)
+    long = long_frame({("AVA1", 0.5): list(WELCH_A), ("AVA2", 0.5): list(WELCH_B)})
+    row = equivalence.pair_tests(long, "AVA1", "AVA2").iloc[0]
+    assert row["p"] == pytest.approx(p, rel=1e-10)
+    assert row["sd_a"] == pytest.approx(0.01, rel=1e-12)  # sample SD of 0.20, 0.21, 0.22
+
+
+def test_table_sd_is_the_sample_sd_over_seeds():
+    # 0.1, 0.2, 0.3: sample SD (n - 1) is exactly 0.1; the population SD would be 0.0816
+    t12 = tables.table12(long_frame({("VAE", 0.5): [0.1, 0.2, 0.3, None]}))
+    assert t12.loc[0, "sd"] == pytest.approx(0.1, rel=1e-12)
+    assert t12.loc[0, "n_ok"] == 3
+
+
+def test_table3_delta_and_interval_share_one_centre():
+    # Two seeds whose curves cross: the seed-averaged curve is flat at 0.2 (its minimum 0.2),
+    # while each seed's own minimum is 0.1. The paper's one run is compared with one run's
+    # statistic, so |Δ| and the interval are both centred on the seeds' mean, 0.1.
+    lrs = [0.5, 0.1]
+    long = long_frame({("VAE", 0.5): [0.1, 0.3], ("VAE", 0.1): [0.3, 0.1]})
+    pub = pd.DataFrame({"VAE": [0.2, 0.3, 0.12, 0.1]}, index=list(published.STATISTICS))
+    t3 = check.table3_diff(long, pub, lrs)
+    minimum = t3[t3["statistic"] == "Minimum"].iloc[0]
+    assert minimum["ours"] == pytest.approx(0.2)  # Table 3 of the mean curve, for reference
+    assert minimum["seed_mean"] == pytest.approx(0.1)
+    assert minimum["abs_delta"] == pytest.approx(0.02)  # |0.1 - 0.12|, not |0.2 - 0.12|
+    assert (minimum["lo"] + minimum["hi"]) / 2 == pytest.approx(minimum["seed_mean"])

@@ -20,7 +20,8 @@ from avarep import data
 from avarep.data import DataError
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+from conftest import SHARED_DATA  # noqa: E402  (one place decides where the frames are)
+
 ORBIT = SHARED_DATA / "orbit-100x64"
 SCRIPT = REPO / "workflow" / "scripts" / "prepare_data.py"
 
@@ -265,10 +266,12 @@ def test_prepare_downloads_and_manifest_round_trips(serve, tmp_path):
 # ----------------------------------------------------------------------- prepare and registry
 
 @needs_orbit
-def test_prepare_from_local_folder():
-    images, manifest = data.prepare("orbit-100x64", data_dir=ORBIT)
-    assert manifest["dataset"] == "orbit-100x64" and manifest["folder"] == str(ORBIT.resolve())
+def test_prepare_from_local_folder_reads_it_through_the_results_copy(tmp_path):
+    images, manifest = data.prepare("orbit-100x64", data_dir=ORBIT, root=tmp_path)
+    folder = (tmp_path / "orbit-100x64" / "images").resolve()
+    assert manifest["dataset"] == "orbit-100x64" and manifest["folder"] == str(folder)
     assert images.count == 36
+    assert manifest["sha256"] == data.sha256_bytes((ORBIT / "SHA256SUMS").read_bytes())
 
 
 def test_prepare_local_folder_named_like_download_is_verified(tmp_path):
@@ -355,3 +358,111 @@ def test_script_writes_manifest(tmp_path):
     manifest = json.loads(manifest_path.read_text())
     assert manifest["count"] == 36
     assert data.load_manifest(manifest_path).combined_sha256 == manifest["sha256"]
+
+
+# ------------------------------------------------------------------ what a user may hand us
+
+def test_upper_case_png_suffix_is_read(tmp_path):
+    write_png(tmp_path / "01.PNG", value=10)
+    write_png(tmp_path / "02.png", value=20)
+    assert data.load_folder(tmp_path).names == ("01.PNG", "02.png")
+
+
+def test_files_that_are_not_png_are_reported(tmp_path):
+    frames = tmp_path / "frames"
+    write_png(frames / "01.png")
+    write_png(frames / "02.png")
+    (frames / "03.jpg").write_bytes(b"jpeg")
+    (frames / "notes.txt").write_text("x")
+    result = run_script("--dataset", "frames", "--data-dir", frames, "--root", tmp_path / "r",
+                        "--manifest", tmp_path / "m.json")
+    assert result.returncode == 0, result.stderr
+    assert "2 file(s) of" in result.stderr and "not *.png and were not read: 03.jpg, notes.txt" in result.stderr
+
+
+def test_grayscale_images_are_converted_and_said_so(tmp_path):
+    write_png(tmp_path / "01.png", mode="L", value=51)
+    write_png(tmp_path / "02.png", mode="RGB", value=(1, 2, 3))
+    images = data.load_folder(tmp_path)
+    assert images.notes == ("1 grayscale image(s) converted to RGB (the grey level in all three"
+                            " channels): 01.png",)
+
+
+def test_one_image_is_not_a_data_set(tmp_path):
+    write_png(tmp_path / "mine" / "01.png")
+    with pytest.raises(DataError, match=r"1 image; a set needs at least 2"):
+        data.prepare(None, data_dir=tmp_path / "mine", root=tmp_path / "results")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"", r"04\.png: empty file \(0 bytes\), not an image"),
+     (b"hello, world\n", r"04\.png: not an image \(no image format recognised in its 13 bytes\)")],
+)
+def test_empty_or_non_image_file_is_named_plainly(tmp_path, content, message):
+    write_png(tmp_path / "01.png")
+    (tmp_path / "04.png").write_bytes(content)
+    with pytest.raises(DataError, match=message) as caught:
+        data.load_folder(tmp_path)
+    assert "BytesIO" not in str(caught.value)
+
+
+class _Silent:
+    """A TCP server that accepts connections and never answers: a network dropping packets."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.accepted = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.accepted.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+def test_offline_download_stops_at_the_first_file_and_says_how_to_go_on(tmp_path):
+    server = _Silent()
+    try:
+        url = f"http://127.0.0.1:{server.sock.getsockname()[1]}/"
+        with pytest.raises(DataError) as caught:
+            data.fetch_dataset("orbit-100x64", tmp_path, base_url=url, timeout=0.3)
+    finally:
+        server.close()
+    message = str(caught.value)
+    assert "cannot download 01.png" in message and "timed out" in message
+    assert "--config data_dir=/path/to/orbit-100x64" in message
+    assert "--config download_base_url=" in message
+    assert len(server.accepted) == 1  # one timeout, not one per file
+
+
+def test_default_download_timeout_bounds_an_offline_wait():
+    import inspect
+
+    assert inspect.signature(data.fetch_dataset).parameters["timeout"].default == data.DOWNLOAD_TIMEOUT <= 30
+
+
+def test_source_sha256_predicts_the_prepared_sum(tmp_path):
+    mine = tmp_path / "mine"
+    write_png(mine / "01.png", value=10)
+    write_png(mine / "02.png", value=20)
+    _, manifest = data.prepare(None, data_dir=mine, root=tmp_path / "results")
+    assert data.source_sha256("mine", mine) == manifest["sha256"]
+    _, synthetic = data.prepare("synthetic", root=tmp_path / "results")
+    assert data.source_sha256("synthetic") == synthetic["sha256"]
+    write_png(mine / "02.png", value=21)  # one changed image: a different source
+    assert data.source_sha256("mine", mine) != manifest["sha256"]
+
+
+@needs_orbit
+def test_source_sha256_of_the_download_is_the_local_copy_s():
+    assert data.source_sha256("orbit-100x64") == data.source_sha256("orbit-100x64", ORBIT)

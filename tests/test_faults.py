@@ -272,3 +272,26 @@ def test_benchmark_appends_one_history_line_per_run(tmp_path):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row["when"])
         assert float(row["mean_cell_seconds"]) > 0 and float(row["peak_rss_mb"]) > 0
         assert row["full_wall_seconds"] == row["jobs_per_minute"] == ""  # no --full
+
+
+# --- errors a user must see on the terminal, in one line -------------------------------------
+
+
+@pytest.mark.parametrize("blocker", ["results", "results/synthetic"])
+def test_unwritable_results_folder_is_one_clear_line(tmp_path, blocker):
+    (tmp_path / blocker).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / blocker).write_text("a file where a folder should be\n")
+    done = snakemake("--cores", "1", "--config", *GRID, cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert f"error: cannot write results/synthetic: {tmp_path / blocker} is a file, not a folder" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_cell_s_error_reaches_the_terminal(tmp_path):
+    snakemake("--cores", "1", "--config", *GRID, "--", "results/synthetic/manifest.json", cwd=tmp_path)
+    shutil.rmtree(tmp_path / "results" / "synthetic" / "images")  # cells cannot read the images
+    done = snakemake("--cores", "1", "--config", *GRID, "--", f"{BASE}/cells/AVA1/lr0.5.json",
+                     cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    images = (tmp_path / "results" / "synthetic" / "images").resolve()
+    assert f"error: image folder {images} does not exist" in done.stderr

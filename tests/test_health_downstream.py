@@ -185,11 +185,12 @@ def test_robustness_row_by_hand():
         ("GAN", 0.1): [(0.2, OK), (0.2, OK)],
         ("GAN", 0.01): [(math.nan, DIVERGED), (0.2, OK)],
     })
-    verdicts = pd.DataFrame({"claim": [1], "verdict": ["fails"]})
-    row = robustness.alternative_row("init-0.1x", long, verdicts, pd.DataFrame())
+    row = robustness.alternative_row("init-0.1x", long)
     assert (row["n_ok"], row["n_unstable"], row["n_diverged"]) == (10, 1, 1)
     assert row["AVA1 stable ≤"] == "0.1" and row["GAN stable ≤"] == "none"
-    assert row["healthy_lrs"] == 1 and row["claim 1"] == "fails"
+    assert row["healthy_lrs"] == 1 and row["seeds"] == 2
+    # A partial grid: every claim lacks models or learning rates.
+    assert {row[f"claim {c}"] for c in range(1, 7)} == {"not evaluated"}
 
 
 def test_equivalence_ignores_unstable_seeds():

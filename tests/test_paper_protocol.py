@@ -393,3 +393,35 @@ def test_cuda_matches_cpu():
     a = paper.train(data, "AVA5", 0.1, cpu_rng, {}).generate(data, 2, cpu_rng)
     b = paper.train(data, "AVA5", 0.1, gpu_rng, {"device": "cuda"}).generate(data, 2, gpu_rng)
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+
+
+# ------------------------------------------------------------------ generation and the clamp
+
+
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "GAN"])
+def test_generation_encodes_each_test_image_itself(model):
+    """Spec 6: x'_ik = decoder(mu(x_i) + sqrt(sigma2(x_i)) r_ik), each test image encoded on its
+    own (here one image at a time through the encoder), with the same r draws."""
+    m = tiny(model, seed=3)
+    x = torch.tensor(np.random.default_rng(8).random((4, 3 * P_TINY)))
+    k = 3
+    out = m.sample(x, k, torch.Generator().manual_seed(11))
+    r = torch.randn(4, k, N_LATENT, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    for i in range(4):
+        _, _, y = m.encoder.forward(x[i : i + 1])
+        mu, s2 = y[0, :N_LATENT], y[0, N_LATENT:]
+        expected = m.decoder(mu[None, :] + torch.sqrt(s2)[None, :] * r[i])
+        torch.testing.assert_close(out[i], expected, rtol=1e-12, atol=1e-14)
+    assert not torch.allclose(out[0], out[1])  # different test images, different generations
+
+
+def test_probabilities_are_clamped_into_the_stated_interval():
+    """README and CHOICES: probabilities clamped into [1e-7, 1 - 1e-7] before a division."""
+    m = tiny("AVA5")
+    p = torch.tensor([0.0, 1.0, 0.5, 1e-9], dtype=torch.float64)
+    torch.testing.assert_close(m._clamp_p(p), torch.tensor([1e-7, 1 - 1e-7, 0.5, 1e-7], dtype=torch.float64),
+                               rtol=0, atol=0)
+    # a saturated discriminator (p = 1) still gives a finite generator error a'(c)/(1 - c),
+    # with a'(c) = c (1 - c) for the logistic written through its output: c = 1 - 1e-7
+    adv = m._adv(torch.tensor([1.0], dtype=torch.float64))
+    assert torch.isfinite(adv).all() and adv.item() == pytest.approx(1 - 1e-7, rel=1e-9)

@@ -158,7 +158,8 @@ def test_report_renders_in_a_browser(tmp_path, protocols):
             "figure5.png"} <= names
     if len(protocols) > 1:
         assert {"compare.html", "compare.png"} <= names
-        assert "Claims that hold under the paper" in shown
+        # "Claims under ``paper``: ..." (the name renders as inline code)
+        assert re.search(r"Claims under\s*(<[^>]+>\s*)*paper(\s*<[^>]+>)*:", shown)
 
     # A screenshot that is not blank.
     shot = tmp_path / "front.png"

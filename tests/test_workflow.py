@@ -47,6 +47,17 @@ def test_default_dataset_dry_run_downloads_nothing(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_readme_target_needs_the_main_run_only(tmp_path):
+    done = snakemake("-n", "readme", cwd=tmp_path)
+    counts = job_counts(done.stdout)
+    assert counts["train_cell"] == 266  # the main grid; no fidelity reading
+    assert "fidelity-" not in done.stdout
+    fidelity = job_counts(snakemake("-n", "readme_fidelity", cwd=tmp_path).stdout)
+    from avarep.readings import READINGS
+
+    assert fidelity["train_cell"] == len(READINGS) * 133  # every reading of the study
+
+
 def test_lint_passes(tmp_path):
     done = snakemake("--lint", "--config", f"data_dir={REAL}", cwd=tmp_path)
     assert "Congratulations, your workflow is in a good condition" in done.stdout + done.stderr
@@ -73,6 +84,7 @@ def test_lint_passes(tmp_path):
         ("seeds=[0,0]", "seeds"),
         ("seeds=[1.5]", "seeds[0]"),
         ("device=cuda:x", "device"),
+        ("data_dir=", "data_dir"),  # empty: not a silent fall-back to downloading
     ],
 )
 def test_bad_config_fails_before_any_job_naming_the_key(tmp_path, override, key):
@@ -88,6 +100,15 @@ def test_learning_rate_given_as_string_in_a_config_file_is_rejected(tmp_path):
     done = snakemake("-n", "--configfile", str(bad), cwd=tmp_path, check=False)
     assert done.returncode != 0
     assert "config key 'learning_rates[0]'" in done.stderr + done.stdout
+
+
+def test_every_accepted_learning_rate_is_scheduled_even_below_1e_4(tmp_path):
+    rates = "learning_rates=[0.1,0.00005,1e-3,1.5e-7]"  # repr: 5e-05, 1.5e-07 (no dot)
+    done = snakemake("-n", "--config", "dataset=synthetic", "protocols=[author]", "models=[VAE]",
+                     rates, cwd=tmp_path)
+    assert job_counts(done.stdout)["train_cell"] == 4
+    for label in ("0.1", "5e-05", "0.001", "1.5e-07"):
+        assert f"cells/VAE/lr{label}.json" in done.stdout
 
 
 def test_unknown_config_key_is_named(tmp_path):
@@ -130,3 +151,62 @@ def test_tiny_end_to_end_run_produces_every_output(tmp_path):
     # A second run has nothing to do: finished cells are never recomputed.
     again = snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+    # The report, asked for without --config, is the report of this run (its recorded settings).
+    report = snakemake("--report", "report.html", cwd=tmp_path)
+    assert "report: using the settings of the last run" in report.stderr
+    assert "--config dataset=synthetic 'models=[AVA1,AVA3,GAN]'" in report.stderr
+    assert (tmp_path / "report.html").stat().st_size > 100_000
+
+
+def test_report_of_settings_never_run_says_what_to_pass(tmp_path):
+    done = snakemake("--report", "report.html", cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert "report: nothing was run under results/orbit-100x64/ with these settings" in done.stderr
+    assert "--config <the same key=value as the run>" in done.stderr
+    assert "Missing metadata" not in done.stderr + done.stdout
+
+
+def write_frames(folder, count=4):
+    """A few small frames of the synthetic set, copied into ``folder``."""
+    from avarep.data import _synthetic_files
+
+    folder.mkdir(parents=True)
+    for name, data in list(_synthetic_files())[:count]:
+        (folder / name).write_bytes(data)
+
+
+@pytest.mark.slow
+def test_paths_with_spaces_and_non_ascii_run_end_to_end(tmp_path):
+    frames = tmp_path / "my frames é"
+    write_frames(frames)
+    work = tmp_path / "work dir ü"
+    work.mkdir()
+    grid = ["models=[VAE]", "learning_rates=[0.5]", "seeds=[0,1]"]
+    snakemake("--cores", "2", "--config", f"data_dir={frames}", *grid, cwd=work)
+    base = work / "results" / "my frames é"
+    for name in ("author/check/summary.md", "paper/check/summary.md", "compare/summary.md",
+                 "report/reproducibility_summary.html", "author/cells/VAE/lr0.5.png"):
+        assert (base / name).is_file(), name
+    folders = sorted(p.name for p in (work / "results").iterdir() if p.is_dir())
+    assert folders == ["my frames é"]  # no stray "my"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"{REAL} not available")
+def test_switching_between_local_copy_and_download_retrains_nothing(tmp_path):
+    grid = ["protocols=[author]", "models=[VAE]", "learning_rates=[0.5]", "seeds=[0,1]"]
+    snakemake("--cores", "2", "--config", f"data_dir={REAL}", *grid, cwd=tmp_path)
+    mirror = f"download_base_url={REAL.as_uri()}/"  # the same bytes, downloaded
+    again = snakemake("--cores", "2", "--config", mirror, *grid, cwd=tmp_path)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    back = snakemake("--cores", "2", "--config", f"data_dir={REAL}", *grid, cwd=tmp_path)
+    assert "Nothing to be done" in back.stdout + back.stderr
+
+
+def test_readme_unlock_recipe_warns_that_no_other_run_may_be_alive():
+    text = (REPO / "README.md").read_text()
+    recipe = text[text.index("**Resuming after an interruption.**"):]
+    recipe = recipe[: recipe.index("\n\n")]
+    assert "`snakemake --unlock`" in recipe
+    assert "Unlock only when no other Snakemake run on this\nfolder is alive" in recipe

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, atomic
+from . import __version__, atomic, provenance
 from .metric import bm_per_generation
 from .health import RULE_NAME, STATUSES, classify, saturated_share
 from .protocols import Diverged, load
@@ -192,6 +192,7 @@ def run_cell(
         "threads": int(threads),
         "device": device,
         "versions": versions(protocol),
+        "provenance": provenance.for_cell(),  # not hashed: a commit alone must not retrain
     }
     record["record_sha256"] = _checksum(record)
     return record, sample

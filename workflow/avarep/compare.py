@@ -102,8 +102,10 @@ def answer(merged: pd.DataFrame, protocols: list[str]) -> list[str]:
     return lines
 
 
-def summary(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str) -> str:
+def summary(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str,
+            sensitivities: dict[str, pd.DataFrame] | None = None) -> str:
     protocols = list(verdicts)
+    healthy = {p: f for p, f in (sensitivities or {}).items() if len(f)}
     lines = [f"# Author's code vs the paper's equations — dataset `{dataset}`", ""]
     per_model = table.groupby("model", sort=False)[[f"{p}_abs_delta" for p in protocols]].mean()
     per_model = per_model.loc[ordered_models(per_model.index)]
@@ -111,11 +113,18 @@ def summary(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str
     for protocol, frame in verdicts.items():
         part = frame[["claim", "text", "published_verdict", "verdict"]].rename(columns={"verdict": protocol})
         merged = part if merged is None else merged.merge(part.drop(columns=["text", "published_verdict"]), on="claim")
+    for protocol, frame in healthy.items():
+        merged = merged.merge(frame[["claim", "verdict"]].rename(
+            columns={"verdict": f"{protocol} (healthy γ)"}), on="claim")
     health = "; ".join(
         f"{p}: " + ", ".join(f"{int(table[f'{p}_n_{s}'].sum())} {s}" for s in STATUSES)
         for p in protocols)
     lines += ["## Answer", "", "Claim verdicts per protocol (ok seeds only):", "",
-              *answer(merged, protocols), ""]
+              *answer(merged, protocols + [f"{p} (healthy γ)" for p in healthy]), ""]
+    for protocol, frame in healthy.items():
+        lrs = str(frame["learning_rates"].iloc[0]).split()
+        lines += [f"`{protocol} (healthy γ)`: Table 3 over the {len(lrs)} γ at which every seed "
+                  f"of every model is ok under `{protocol}` (γ = {', '.join(lrs)}).", ""]
     lines += [
         "", "Mean |Δ| to the published Tables 1–2 per model (cells with ≥ 2 ok seeds):", "",
         markdown_table(pd.DataFrame({"model": per_model.index,
@@ -129,7 +138,9 @@ def summary(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str
     return "\n".join(lines) + "\n"
 
 
-def write(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str, outdir) -> None:
+def write(table: pd.DataFrame, verdicts: dict[str, pd.DataFrame], dataset: str, outdir,
+          sensitivities: dict[str, pd.DataFrame] | None = None) -> None:
     atomic.write_text(os.path.join(outdir, "compare.csv"), table.to_csv(index=False))
     figure(table, list(verdicts), os.path.join(outdir, "compare.png"))
-    atomic.write_text(os.path.join(outdir, "summary.md"), summary(table, verdicts, dataset))
+    atomic.write_text(os.path.join(outdir, "summary.md"),
+                      summary(table, verdicts, dataset, sensitivities))

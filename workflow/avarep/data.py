@@ -11,6 +11,7 @@ import hashlib
 import http.client
 import io
 import json
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from importlib import resources
@@ -32,15 +33,29 @@ class DataError(ValueError):
 _CONVERTIBLE_MODES = ("RGB", "RGBA", "L", "LA", "P")
 
 
+#: Modes converted to RGB by repeating the grey level (documented in the README, reported).
+_GREY_MODES = ("L", "LA")
+
+#: The fewest images a set may have: each model trains one step per image and is tested on
+#: the same images, so one image is one step and one test (spec section 2).
+MIN_IMAGES = 2
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
 @dataclass(frozen=True, eq=False)
 class ImageSet:
-    """N images of the same size: ``pixels`` is (N, P, 3) float64 in [0, 1], P = width * height."""
+    """N images of the same size: ``pixels`` is (N, P, 3) float64 in [0, 1], P = width * height.
+
+    ``notes`` says what loading did that a user should know (grey images made RGB).
+    """
 
     pixels: np.ndarray
     width: int
     height: int
     names: tuple[str, ...]
     sha256: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self):
         self.pixels.setflags(write=False)  # shared by every model of a cell: nobody may edit it
@@ -64,21 +79,39 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_folder(folder) -> ImageSet:
-    """Read every ``*.png`` of ``folder`` in file-name order."""
+def png_paths(folder) -> list[Path]:
+    """The PNG files of ``folder`` in file-name order: ``*.png`` in any case (``*.PNG`` too)."""
     folder = Path(folder)
     if not folder.exists():
         raise DataError(f"image folder {folder} does not exist")
     if not folder.is_dir():
         raise DataError(f"image folder {folder} is not a folder")
-    paths = sorted(folder.glob("*.png"), key=lambda p: p.name)
+    paths = sorted(
+        (p for p in folder.iterdir() if p.suffix.lower() == ".png" and p.is_file()),
+        key=lambda p: p.name,
+    )
     if not paths:
         raise DataError(f"image folder {folder} contains no *.png files")
+    return paths
 
-    arrays, sums = [], []
+
+def ignored_files(folder) -> list[str]:
+    """Names of the files of ``folder`` that are not read (not ``*.png``): reported, not hidden."""
+    return sorted(
+        p.name for p in Path(folder).iterdir()
+        if p.is_file() and p.suffix.lower() != ".png" and not p.name.startswith(".")
+    )
+
+
+def load_folder(folder) -> ImageSet:
+    """Read every ``*.png`` (any case) of ``folder`` in file-name order."""
+    paths = png_paths(folder)
+    arrays, sums, grey = [], [], []
     for path in paths:
         data = path.read_bytes()
-        array = _decode_png(data, path)
+        array, mode = _decode_png(data, path)
+        if mode in _GREY_MODES:
+            grey.append(path.name)
         if arrays and array.shape != arrays[0].shape:
             raise DataError(
                 f"{path}: size {_size(array)} differs from {_size(arrays[0])} of {paths[0].name};"
@@ -89,15 +122,21 @@ def load_folder(folder) -> ImageSet:
 
     height, width = arrays[0].shape[:2]
     pixels = np.stack(arrays).reshape(len(arrays), height * width, 3).astype(np.float64) / 255.0
-    return ImageSet(pixels, width, height, tuple(p.name for p in paths), tuple(sums))
+    notes = ()
+    if grey:
+        notes = (f"{len(grey)} grayscale image(s) converted to RGB (the grey level in all three"
+                 f" channels): {', '.join(grey)}",)
+    return ImageSet(pixels, width, height, tuple(p.name for p in paths), tuple(sums), notes)
 
 
 def _size(array: np.ndarray) -> str:
     return f"{array.shape[1]}x{array.shape[0]}"
 
 
-def _decode_png(data: bytes, path: Path) -> np.ndarray:
-    """The (H, W, 3) uint8 RGB array of one PNG file."""
+def _decode_png(data: bytes, path: Path) -> tuple[np.ndarray, str]:
+    """The (H, W, 3) uint8 RGB array of one PNG file, and the file's own mode."""
+    if not data:
+        raise DataError(f"{path}: empty file (0 bytes), not an image")
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format != "PNG":
@@ -108,12 +147,18 @@ def _decode_png(data: bytes, path: Path) -> np.ndarray:
                     f" expected one of {', '.join(_CONVERTIBLE_MODES)}"
                 )
             image.load()  # decode now so that truncated data fails here, with the file's name
+            mode = image.mode
             # Palettes may carry transparency; going through RGBA expands it without a warning.
             if image.mode == "P":
                 image = image.convert("RGBA")
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+            return np.asarray(image.convert("RGB"), dtype=np.uint8), mode
     except DataError:
         raise
+    except UnidentifiedImageError as exc:
+        if data.startswith(_PNG_SIGNATURE):
+            raise DataError(f"{path}: corrupt or unreadable PNG ({exc})") from exc
+        raise DataError(f"{path}: not an image (no image format recognised in its"
+                        f" {len(data)} bytes)") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{path}: corrupt or unreadable PNG ({exc})") from exc
 
@@ -179,8 +224,13 @@ def get_dataset(name: str) -> Dataset:
 
 # ---------------------------------------------------------------------------------- download
 
+#: Seconds without an answer before a download gives up. The first file that fails stops
+#: the whole download, so an offline machine waits at most this long, not 36 times it.
+DOWNLOAD_TIMEOUT = 20
+
+
 def fetch_dataset(
-    name: str, dest_dir, base_url: str | None = None, timeout: float = 30
+    name: str, dest_dir, base_url: str | None = None, timeout: float = DOWNLOAD_TIMEOUT
 ) -> dict[str, str]:
     """Download the files of dataset ``name`` into ``dest_dir`` and verify their pinned sums.
 
@@ -199,7 +249,14 @@ def fetch_dataset(
         if path.is_file() and sha256_bytes(path.read_bytes()) == digest:
             continue
         url = prefix + file_name
-        data = _download(url, file_name, timeout)
+        try:
+            data = _download(url, file_name, timeout)
+        except DataError as exc:
+            raise DataError(
+                f"{exc}\n  Offline or blocked? Use a local copy of the frames instead:"
+                f" --config data_dir=/path/to/{name}\n  or a mirror of the pinned files:"
+                f" --config download_base_url=https://your.mirror/{name}/"
+            ) from exc
         actual = sha256_bytes(data)
         if actual != digest:
             raise DataError(
@@ -216,7 +273,10 @@ def _download(url: str, file_name: str, timeout: float) -> bytes:
     # URLError, HTTPError and timeouts are OSErrors; a cut connection is an HTTPException;
     # a malformed address is a ValueError.
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise DataError(f"cannot download {file_name} from {url}: {exc}") from exc
+        # A URLError wraps the socket's own error ("Name or service not known"); an HTTP
+        # error keeps its status ("HTTP Error 404: Not Found").
+        reason = exc.reason if type(exc) is urllib.error.URLError else exc
+        raise DataError(f"cannot download {file_name} from {url}: {reason}") from exc
 
 
 # --------------------------------------------------------------------------------- synthetic
@@ -238,13 +298,18 @@ def make_synthetic(
         )
     dest_dir = Path(dest_dir)
     sums = {}
-    for name, frame in _synthetic_frames(width, height, count, seed):
-        data = _encode_png(frame)
+    for name, data in _synthetic_files(width, height, count, seed):
         path = dest_dir / name
         if not (path.is_file() and path.read_bytes() == data):
             atomic.write_bytes(path, data)
         sums[name] = sha256_bytes(data)
     return sums
+
+
+def _synthetic_files(width=24, height=16, count=36, seed=0):
+    """Yield (file name, PNG bytes) of the synthetic set, without writing anything."""
+    for name, frame in _synthetic_frames(width, height, count, seed):
+        yield name, _encode_png(frame)
 
 
 def _synthetic_frames(width: int, height: int, count: int, seed: int):
@@ -287,15 +352,20 @@ def prepare(dataset: str | None, data_dir=None, base_url: str | None = None, roo
     is generated, into ``<root>/<dataset>/images/``.
     """
     if data_dir is not None:
-        folder = Path(data_dir).resolve()
-        if dataset is not None and dataset != folder.name:
+        source = Path(data_dir).resolve()
+        if dataset is not None and dataset != source.name:
             raise DataError(
-                f"dataset {dataset!r} does not match the name of its folder {folder}"
-                f" ({folder.name!r}); a local folder's name is its dataset's name"
+                f"dataset {dataset!r} does not match the name of its folder {source}"
+                f" ({source.name!r}); a local folder's name is its dataset's name"
             )
-        dataset = folder.name
+        dataset = source.name
+        folder = (Path(root) / dataset / "images").resolve()
         registered = DATASETS.get(dataset)
         expected = registered.pinned_sums() if registered and registered.base_url else None
+        local = load_folder(source)
+        if expected is not None:
+            check_sums(local, expected, f"dataset {dataset} in {source}")
+        expected = copy_images(source, local.names, folder)
     else:
         spec = get_dataset(dataset)
         folder = (Path(root) / dataset / "images").resolve()
@@ -305,9 +375,67 @@ def prepare(dataset: str | None, data_dir=None, base_url: str | None = None, roo
             expected = make_synthetic(folder)
 
     images = load_folder(folder)
-    if expected is not None:
-        check_sums(images, expected, f"dataset {dataset} in {folder}")
+    check_sums(images, expected, f"dataset {dataset} in {folder}")
+    if images.count < MIN_IMAGES:
+        raise DataError(
+            f"{data_dir or folder}: {images.count} image; a set needs at least {MIN_IMAGES}"
+            " (each model trains one step per image and is tested on the same images)"
+        )
     return images, _manifest(dataset, folder, images)
+
+
+def prepare_and_write(dataset, data_dir, base_url, root, manifest_path, say) -> int:
+    """The data step: prepare the images, write the manifest, report what a user must know
+    through ``say(text, is_error)``. Returns the exit status (0, or 2 / 1 with an error)."""
+    try:
+        images, manifest = prepare(dataset, data_dir, base_url, root)
+        atomic.write_json(manifest_path, manifest)
+    except DataError as exc:
+        say(f"error: {exc}", True)
+        return 2
+    except OSError as exc:
+        say(f"error: cannot write {exc.filename or manifest_path}: {exc.strerror or exc}", True)
+        return 1
+    ignored = ignored_files(data_dir) if data_dir else []
+    if ignored:  # never skipped silently
+        say(f"note: {len(ignored)} file(s) of {data_dir} are not *.png and were not read:"
+            f" {', '.join(ignored)}", True)
+    for note in images.notes:
+        say(f"note: {note}", True)
+    say(f"{manifest['dataset']}: {images.count} images of {images.width}x{images.height}"
+        f" in {manifest['folder']} (sha256 {manifest['sha256'][:12]})", False)
+    return 0
+
+
+def copy_images(source: Path, names, folder: Path) -> dict[str, str]:
+    """Copy a local set into the results' own image folder, where the cells read it whichever
+    way the images came (local copy or download), so that switching costs no retraining.
+    Identical files are kept, stale PNGs removed. Returns file name -> sha256."""
+    sums = {}
+    for name in names:
+        data = (source / name).read_bytes()
+        if not ((folder / name).is_file() and (folder / name).read_bytes() == data):
+            atomic.write_bytes(folder / name, data)
+        sums[name] = sha256_bytes(data)
+    for stale in png_paths(folder):
+        if stale.name not in sums:
+            stale.unlink()
+    return sums
+
+
+def source_sha256(dataset: str, data_dir=None) -> str:
+    """The combined sha256 the prepared images will have, known before preparing them: what
+    decides whether the data step must run again, whatever the images' location."""
+    if data_dir:
+        paths = png_paths(data_dir)
+        return combined_sha256([p.name for p in paths], [sha256_bytes(p.read_bytes()) for p in paths])
+    spec = get_dataset(dataset)
+    if spec.base_url is not None:
+        sums = spec.pinned_sums()
+    else:
+        sums = {name: sha256_bytes(data) for name, data in _synthetic_files()}
+    names = sorted(sums)
+    return combined_sha256(names, [sums[n] for n in names])
 
 
 def _manifest(dataset: str, folder: Path, images: ImageSet) -> dict:

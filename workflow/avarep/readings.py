@@ -24,6 +24,17 @@ READINGS: dict[str, dict] = {
     "retrain-per-test-image": {"retrain_per_test_image": True},
     # The paper's adversarial term a'(d(x'))/(1 - d(x')) from the trained discriminator.
     "discriminator-term": {"adversarial_source": "discriminator"},
+    # Candidate sources of the published run's extra spread at mid gamma (issue 14):
+    # K = 10 generations drawn once and scored against all 36 test images.
+    "shared-generations": {"generations_shared": True},
+    # One model object reused across learning rates: weights reset, stored state kept.
+    "carried-state": {"carried_state": True},
+    # z drawn from the stored state before the encoder's step on the image.
+    "z-first": {"step_order": "z-first"},
+    # The discriminators trained on the decoder's output before the decoder's update.
+    "discriminators-first": {"step_order": "discriminators-first"},
+    # Per-test-image learning without a copy: the steps on the test images add up.
+    "retrain-cumulative": {"retrain_per_test_image": True, "retrain_cumulative": True},
 }
 
 ACCEPTED = "2023-12"
@@ -37,6 +48,11 @@ DESCRIPTIONS: dict[str, str] = {
     "per-channel-z": "an independent z draw per colour channel",
     "retrain-per-test-image": "one fine-tuning step on each test image before generating",
     "discriminator-term": "the paper's a'(d(x'))/(1 - d(x')) term with the trained discriminator",
+    "shared-generations": "K = 10 generations drawn once and shared by all 36 test images",
+    "carried-state": "stored mu, var and discriminator outputs carried over from the previous gamma's cell",
+    "z-first": "z drawn from the previous image's stored state before the encoder step",
+    "discriminators-first": "d and D trained on the decoder's output before the decoder's update",
+    "retrain-cumulative": "one training step on each test image before generating, kept (no copy)",
 }
 assert DESCRIPTIONS.keys() == READINGS.keys()
 

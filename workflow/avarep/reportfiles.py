@@ -65,10 +65,10 @@ def summary_inputs(results: str, protocols: Sequence[str]) -> dict[str, str]:
 def summary_args(input, protocols: Sequence[str]) -> str:
     """--protocol NAME BM CELLS TABLE3 CLAIMS VERDICTS FIGURE5 per protocol, --compare if any."""
     order = ["bm", "cells", "table3", "claims", "verdicts", "figure5"]
-    args = [f"--protocol {p} " + " ".join(str(input[f"{p}_{k}"]) for k in order)
+    args = [f"--protocol {p} " + " ".join(shlex.quote(str(input[f"{p}_{k}"])) for k in order)
             for p in protocols]
     if "compare" in input.keys():
-        args.append(f"--compare {input['compare']}")
+        args.append(f"--compare {shlex.quote(str(input['compare']))}")
     return " ".join(args)
 
 

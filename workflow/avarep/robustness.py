@@ -4,8 +4,9 @@ The paper leaves open the choices that decide whether the single online pass sta
 the mu output's activation (the paper calls mu linear), the initialisation's scale, and the
 arithmetic's precision. The robustness study trains the ``paper`` grid once per alternative
 below (run ``robustness-<name>``) and sets each beside the main grid's ``paper`` run (the
-baseline, with the configured options): per alternative, the stability map and the claim
-verdicts in one table (``snakemake --cores 4 robustness``).
+baseline, with the configured options), all read on the same seeds 0..N-1 (config
+``robustness_seeds``): per alternative, the stability map and the claim verdicts in one
+table (``snakemake --cores 4 robustness``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import atomic, tables  # noqa: E402
+from . import atomic, check, published, tables  # noqa: E402
 from .figures import draw_stability, save_figure  # noqa: E402
 from .health import STATUSES  # noqa: E402
 
@@ -56,9 +57,12 @@ def stable_up_to(long: pd.DataFrame, model: str) -> float | None:
     return best
 
 
-def alternative_row(name: str, long: pd.DataFrame, verdicts: pd.DataFrame,
-                    sensitivity: pd.DataFrame) -> dict:
-    """One row of the study: health counts, per-model stable range, claim verdicts."""
+def alternative_row(name: str, long: pd.DataFrame) -> dict:
+    """One row of the study: health counts, per-model stable range, claim verdicts (all γ
+    and the healthy γ, judged by avarep.check on this run's ok seeds)."""
+    claims, published_t3 = published.load_claims(), published.load_table3()
+    verdicts = check.claim_verdicts(check.claim_rows(long, claims, published_t3))
+    sensitivity = check.sensitivity(long, claims, published_t3)[2]
     counts = long["status"].value_counts()
     healthy = tables.healthy_learning_rates(long)
     row = {"alternative": name, "description": DESCRIPTIONS.get(name, name),
@@ -67,6 +71,7 @@ def alternative_row(name: str, long: pd.DataFrame, verdicts: pd.DataFrame,
     for model in tables.ordered_models(long["model"].unique()):
         top = stable_up_to(long, model)
         row[f"{model} stable ≤"] = "none" if top is None else f"{top:g}"
+    row["seeds"] = long["seed"].nunique()
     for r in verdicts.to_dict("records"):
         row[f"claim {r['claim']}"] = r["verdict"]
     for r in sensitivity.to_dict("records"):
@@ -74,9 +79,8 @@ def alternative_row(name: str, long: pd.DataFrame, verdicts: pd.DataFrame,
     return row
 
 
-def study_table(longs: dict, verdicts: dict, sensitivities: dict) -> pd.DataFrame:
-    return pd.DataFrame([alternative_row(name, longs[name], verdicts[name], sensitivities[name])
-                         for name in longs])
+def study_table(longs: dict) -> pd.DataFrame:
+    return pd.DataFrame([alternative_row(name, long) for name, long in longs.items()])
 
 
 def study_markdown(table: pd.DataFrame) -> str:
@@ -101,8 +105,9 @@ def study_figure(longs: dict, path_png) -> None:
     plt.close(fig)
 
 
-def write(longs: dict, verdicts: dict, sensitivities: dict, outdir) -> None:
-    table = study_table(longs, verdicts, sensitivities)
+def write(longs: dict, outdir) -> None:
+    """robustness.csv|md|png from each run's long frame (name -> bm.csv rows)."""
+    table = study_table(longs)
     atomic.write_text(os.path.join(outdir, "robustness.csv"), table.to_csv(index=False))
     atomic.write_text(os.path.join(outdir, "robustness.md"), study_markdown(table))
     study_figure(longs, os.path.join(outdir, "robustness.png"))

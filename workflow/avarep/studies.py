@@ -14,10 +14,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import atomic  # noqa: E402
+from matplotlib.colors import TwoSlopeNorm  # noqa: E402
+
+from . import atomic, spread  # noqa: E402
 from .figures import PUBLISHED_STYLE, lr_axis, save_figure  # noqa: E402
+from .published import load_bm as load_published_bm  # noqa: E402
 from .readings import ACCEPTED, DESCRIPTIONS  # noqa: E402
 from .tables import markdown_table, ordered_models  # noqa: E402
 
@@ -167,8 +171,100 @@ def _sensitivity_lines(sensitivities: dict[str, pd.DataFrame]) -> list[str]:
     return lines + ([""] if lines else [])
 
 
-def write_fidelity(cells, table3, outdir) -> None:
+def spread_tables(bm: dict[str, pd.DataFrame], published: pd.DataFrame):
+    """Per reading: coverage at 5/10/20 seeds, per-cell residuals, twin differences."""
+    coverage, resid, twins = [], [], []
+    for reading, frame in bm.items():
+        seeds = spread.seed_values(frame)
+        coverage.append(spread.coverage(seeds, published).assign(reading=reading))
+        resid.append(spread.residuals(seeds, published).assign(reading=reading))
+        twins.append(spread.twin_differences(seeds, published).assign(reading=reading))
+    return pd.concat(coverage), pd.concat(resid), pd.concat(twins)
+
+
+def _share(row) -> str:
+    return "—" if pd.isna(row["inside"]) else f"{int(row['inside'])}/{row['cells']} ({row['share']:.0%})"
+
+
+def spread_markdown(coverage: pd.DataFrame, resid: pd.DataFrame, twins: pd.DataFrame) -> str:
+    """Coverage by seed count, twin variance ratio by band, RMS residual by band and model."""
+    readings = list(dict.fromkeys(coverage["reading"]))
+    cov = pd.DataFrame({"reading": readings, **{
+        f"{n} seeds": [_share(coverage[(coverage.reading == r) & (coverage.seeds == n)].iloc[0])
+                       for r in readings] for n in spread.SEED_COUNTS}})
+    tw = pd.concat([spread.twin_summary(twins[twins.reading == r]).assign(reading=r) for r in readings])
+    tw_wide = pd.DataFrame({"reading": readings, **{
+        name: [_twin_cell(tw[(tw.reading == r) & (tw.band == name)]) for r in readings]
+        for name, _, _ in spread.BANDS}})
+    rms = pd.concat([spread.residual_summary(resid[resid.reading == r]).assign(reading=r) for r in readings])
+    mid = rms[rms.band == spread.BANDS[2][0]].pivot(index="reading", columns="model", values="rms_z")
+    mid = mid.loc[readings, ordered_models(mid.columns)]
+    rms_shown = pd.DataFrame({"reading": readings, **{m: mid[m].map(lambda v: f"{v:.2f}").tolist()
+                                                      for m in mid.columns}})
+    return "\n".join([
+        "## Does the published run look like one more of our seeds?", "",
+        "Coverage: published cells inside the 95% prediction interval for one new run, using the "
+        "first 5, 10 and 20 seeds of each reading (95% expected when the spreads agree).", "",
+        markdown_table(cov),
+        "Twin spread: the published AVA1−AVA2 and AVA3−AVA4 differences per γ against the SD of "
+        "the same difference between our seeds; variance ratio = mean z² (1 when the spreads "
+        "agree), two-sided p from χ² with one degree of freedom per cell (a small p with a ratio "
+        "above 1: our seeds vary too little; below 1: too much).", "",
+        markdown_table(tw_wide),
+        "RMS standardised residual (published − mean) / √(sd² (1 + 1/n) + 10⁻⁸/12) at γ = 0.03–0.08, "
+        "all seeds (10⁻⁸/12: the published 4-decimal rounding; about 1 when the spreads agree); "
+        "every band in `residuals.png` and `spread.csv`.", "",
+        markdown_table(rms_shown),
+    ]) + "\n"
+
+
+def _twin_cell(row: pd.DataFrame) -> str:
+    if row.empty:
+        return "—"
+    r = row.iloc[0]
+    return f"{r['variance_ratio']:.2f} (p = {r['p_two_sided']:.2g})"
+
+
+def residual_figure(resid: pd.DataFrame, path_png) -> None:
+    """One heatmap per reading: RMS standardised residual by gamma band (rows) and model."""
+    readings = list(dict.fromkeys(resid["reading"]))
+    columns = min(4, len(readings))
+    rows = -(-len(readings) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns + 1.6, 2.4 * rows + 0.8),
+                             squeeze=False, layout="constrained")
+    norm = TwoSlopeNorm(vmin=0.0, vcenter=1.0, vmax=5.0)
+    bands = [name for name, _, _ in spread.BANDS]
+    for ax in axes.flat[len(readings):]:
+        ax.axis("off")
+    for index, (ax, reading) in enumerate(zip(axes.flat, readings)):
+        rms = spread.residual_summary(resid[resid.reading == reading])
+        grid = rms.pivot(index="band", columns="model", values="rms_z")
+        grid = grid.reindex(index=bands, columns=ordered_models(grid.columns))
+        image = ax.imshow(grid.to_numpy(), cmap="RdBu_r", norm=norm, aspect="auto")
+        for (i, j), value in np.ndenumerate(grid.to_numpy()):
+            dark = value < 0.35 or value > 3.5  # white text on the saturated ends of the map
+            ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7,
+                    color="white" if dark else "black")
+        ax.set_xticks(range(len(grid.columns)), grid.columns, fontsize=7, rotation=45)
+        ax.set_yticks(range(len(bands)), bands if index % columns == 0 else [], fontsize=7)
+        ax.set_title(reading, fontsize=9, fontweight="bold" if reading == ACCEPTED else "normal")
+    fig.colorbar(image, ax=axes, shrink=0.7, label="RMS z (1 = spreads agree)")
+    fig.suptitle("Standardised residuals of the published cells, by γ band and model", fontsize=10)
+    save_figure(fig, path_png, "png")
+    plt.close(fig)
+
+
+def write_fidelity(cells, table3, outdir, bm=None) -> None:
+    """The means table and figure; with the runs' bm.csv also the spread measures."""
     table = fidelity_table(cells, table3)
     atomic.write_text(os.path.join(outdir, "fidelity.csv"), table.to_csv(index=False))
-    atomic.write_text(os.path.join(outdir, "fidelity.md"), fidelity_markdown(table))
+    text = fidelity_markdown(table)
+    if bm is not None:
+        coverage, resid, twins = spread_tables(bm, load_published_bm())
+        atomic.write_text(os.path.join(outdir, "coverage.csv"), coverage.to_csv(index=False))
+        atomic.write_text(os.path.join(outdir, "spread.csv"), resid.to_csv(index=False))
+        atomic.write_text(os.path.join(outdir, "twins.csv"), twins.to_csv(index=False))
+        residual_figure(resid, os.path.join(outdir, "residuals.png"))
+        text += "\n" + spread_markdown(coverage, resid, twins)
+    atomic.write_text(os.path.join(outdir, "fidelity.md"), text)
     fidelity_figure(cells, os.path.join(outdir, "fidelity.png"))

@@ -22,6 +22,12 @@ GENERATIONS_PER_IMAGE = 10
 LATENT_DIM = 10
 
 
+#: Every text :func:`lr_label` can produce for a rate in (0, 1]: '0.5', '1.0', but also
+#: '5e-05' and '1.5e-07' (repr drops the dot below 1e-4). File names and the workflow's
+#: wildcard use it, so a rate the schema accepts is never silently left out.
+LR_LABEL_PATTERN = r"[0-9]+(\.[0-9]+)?(e-[0-9]+)?"
+
+
 def lr_label(lr: float) -> str:
     """Canonical text of a learning rate, used in file names: 1.0 -> '1.0', 0.05 -> '0.05'."""
     text = repr(float(lr))

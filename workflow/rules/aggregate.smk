@@ -56,5 +56,5 @@ rule aggregate:
         outdir=lambda wildcards: f"{RESULTS}/{wildcards.protocol}",
         models=" ".join(MODELS),
     shell:
-        "python {params.script} --cells {input.cells}"
-        " --outdir {params.outdir} --models {params.models} > {log} 2>&1"
+        "python {params.script:q} --cells {input.cells:q}"
+        " --outdir {params.outdir:q} --models {params.models} > {log:q} 2>&1"

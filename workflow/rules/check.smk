@@ -36,5 +36,5 @@ rule check:
         outdir=lambda wildcards: f"{RESULTS}/{wildcards.protocol}/check",
         strict="--strict" if config["strict"] else "",
     shell:
-        "python {params.script} --bm {input.bm} --outdir {params.outdir}"
-        " {params.strict} 2>&1 | tee {log}"
+        "python {params.script:q} --bm {input.bm:q} --outdir {params.outdir:q}"
+        " {params.strict} 2>&1 | tee {log:q}"

@@ -6,12 +6,38 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from avarep.config import ConfigError, coerce_command_line, validate
+from avarep.config import ConfigError, coerce_command_line, validate, validate_keys
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
 from avarep.robustness import ALTERNATIVES
 from avarep.robustness import options as alternative_options
-from avarep.sweep import lr_label
+from avarep.sweep import LR_LABEL_PATTERN, lr_label
+
+# `snakemake --report` builds the report of the last run: its settings are recorded when a run
+# starts (results/last_run.json) and used when the report is asked for without --config.
+RUN_RECORD = Path("results/last_run.json")
+
+
+def report_invocation():
+    return any(arg == "--report" or arg.startswith("--report=") for arg in sys.argv)
+
+
+def last_run_config():
+    settings = workflow.config_settings
+    if not report_invocation() or settings.config or settings.configfiles:
+        return {}
+    if not RUN_RECORD.is_file():
+        return {}
+    recorded = json.loads(RUN_RECORD.read_text())
+    print(
+        "report: using the settings of the last run, recorded in"
+        f" {RUN_RECORD}: {recorded['command_line'] or '(the defaults)'}",
+        file=sys.stderr,
+    )
+    return recorded["config"]
+
+
+config.update(last_run_config())
 
 try:
     config.update(
@@ -30,6 +56,61 @@ def dataset_name():
 
 DATASET = dataset_name()
 RESULTS = f"results/{DATASET}"
+
+
+def check_report_has_results():
+    """A report asked for settings that were never run: say what to pass, not 266 lines of
+    missing metadata."""
+    if not report_invocation() or Path(RESULTS).is_dir():
+        return
+    runs = sorted(
+        p.name for p in Path("results").glob("*") if (p / "manifest.json").is_file()
+    )
+    raise WorkflowError(
+        f"report: nothing was run under {RESULTS}/ with these settings (results/ holds:"
+        f" {', '.join(runs) or 'nothing'}). Build the report with the run's own settings:"
+        " snakemake --report report.html --config <the same key=value as the run>"
+    )
+
+
+check_report_has_results()
+
+
+def record_run_config():
+    """Called when a run starts: what `snakemake --report` without --config will use."""
+    from avarep import atomic
+    from avarep.config import command_line_text
+
+    schema_keys = validate_keys()
+    recorded = {key: config[key] for key in schema_keys if key in config}
+    atomic.write_json(
+        RUN_RECORD,
+        {"config": recorded, "command_line": command_line_text(recorded)},
+    )
+
+
+def check_results_writable():
+    """An unwritable results folder stops the run with one line, not a Snakemake traceback.
+    Probes the deepest folder that exists (a temporary file, removed at once)."""
+    import tempfile
+
+    from avarep.atomic import first_existing_parent
+
+    target = Path(RESULTS)
+    existing = first_existing_parent(target)
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, f"{existing} is a file, not a folder")
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise WorkflowError(
+            f"error: cannot write {target}: {error.strerror or error}"
+        ) from None
+
+
+check_results_writable()
+
 MODELS = config["models"]
 LRS = [lr_label(lr) for lr in config["learning_rates"]]
 SEEDS = config["seeds"]
@@ -52,20 +133,31 @@ wildcard_constraints:
         + ROBUSTNESS_RUNS
     ),
     model="|".join(MODELS),
-    lr=r"[0-9]+\.[0-9]+(e-?[0-9]+)?",
+    lr=LR_LABEL_PATTERN,
 
 
-def local_pngs():
-    """The PNGs of data_dir, so that editing one re-runs the data check; [] when downloading."""
-    if not config.get("data_dir"):
-        return []
-    folder = Path(config["data_dir"])
-    if not folder.is_dir():
-        raise WorkflowError(f"data_dir: {folder} does not exist or is not a folder")
-    pngs = sorted(str(p) for p in folder.glob("*.png"))
-    if not pngs:
-        raise WorkflowError(f"data_dir: {folder} contains no .png images")
-    return pngs
+def images_sha256():
+    """The combined sha256 of the images this run uses, before they are prepared."""
+    from avarep.data import DataError, source_sha256
+
+    try:
+        return source_sha256(config["dataset"], config.get("data_dir"))
+    except DataError as error:
+        raise WorkflowError(f"data_dir: {error}") from None
+
+
+def check_data_dir():
+    """A missing data_dir, or one without PNGs, is reported before any job."""
+    from avarep.data import DataError, png_paths
+
+    if config.get("data_dir"):
+        try:
+            png_paths(config["data_dir"])
+        except DataError as error:
+            raise WorkflowError(f"data_dir: {error}") from None
+
+
+check_data_dir()
 
 
 def cell_records(protocol):
@@ -86,6 +178,10 @@ def run_protocol(run):
 def run_seeds(run):
     if run.startswith("verdicts-"):
         return list(range(config["verdict_seeds"]))
+    if run.startswith("robustness-"):
+        return list(range(config["robustness_seeds"]))
+    if run.startswith("fidelity-"):
+        return list(range(config["fidelity_seeds"]))
     return SEEDS
 
 

@@ -39,5 +39,5 @@ rule compare:
         script=f"{SCRIPTS}/compare.py",
         outdir=lambda wildcards, output: Path(output.table).parent,
     shell:
-        "python {params.script} --bm {input.bm} --verdicts {input.verdicts}"
-        " --outdir {params.outdir} > {log} 2>&1"
+        "python {params.script:q} --bm {input.bm:q} --verdicts {input.verdicts:q}"
+        " --outdir {params.outdir:q} > {log:q} 2>&1"

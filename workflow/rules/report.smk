@@ -90,7 +90,7 @@ rule report_tables:
             input, output, reportfiles.PROTOCOL_TABLES, wildcards.protocol
         ),
     shell:
-        "python {params.script} tables {params.tables} > {log} 2>&1"
+        "python {params.script:q} tables {params.tables} > {log:q} 2>&1"
 
 
 rule report_compare_table:
@@ -117,7 +117,7 @@ rule report_compare_table:
             input, output, reportfiles.COMPARE_TABLES
         ),
     shell:
-        "python {params.script} tables {params.tables} > {log} 2>&1"
+        "python {params.script:q} tables {params.tables} > {log:q} 2>&1"
 
 
 rule samples_grid:
@@ -151,9 +151,9 @@ rule samples_grid:
             " each cell for the first frame (BM = mean over seeds)"
         ),
     shell:
-        "python {params.script} grid --manifest {input.manifest}"
-        " --records {input.records} --strips {input.strips} --models {params.models}"
-        " --out {output.grid} --title '{params.title}' > {log} 2>&1"
+        "python {params.script:q} grid --manifest {input.manifest:q}"
+        " --records {input.records:q} --strips {input.strips:q} --models {params.models}"
+        " --out {output.grid:q} --title {params.title:q} > {log:q} 2>&1"
 
 
 rule benchmarks_summary:
@@ -177,8 +177,8 @@ rule benchmarks_summary:
     params:
         script=f"{SCRIPTS}/report.py",
     shell:
-        "python {params.script} benchmarks --tsv {input}"
-        " --csv {output.csv} --html {output.html} > {log} 2>&1"
+        "python {params.script:q} benchmarks --tsv {input:q}"
+        " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
 
 
 rule report_summary:
@@ -205,7 +205,7 @@ rule report_summary:
         dataset=DATASET,
         inputs=lambda wildcards, input: reportfiles.summary_args(input, PROTOCOLS),
     shell:
-        "python {params.script} summary --dataset {params.dataset}"
-        " --manifest {input.manifest} {params.inputs}"
-        " --benchmarks {input.benchmarks}"
-        " --rst {output.rst} --md {output.md} --html {output.html} > {log} 2>&1"
+        "python {params.script:q} summary --dataset {params.dataset:q}"
+        " --manifest {input.manifest:q} {params.inputs}"
+        " --benchmarks {input.benchmarks:q}"
+        " --rst {output.rst:q} --md {output.md:q} --html {output.html:q} > {log:q} 2>&1"

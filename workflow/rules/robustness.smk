@@ -1,5 +1,5 @@
 # The robustness study of the paper protocol's open choices (avarep.robustness):
-#   snakemake --cores 4 robustness   the paper grid under each alternative, `seeds` seeds
+#   snakemake --cores 4 robustness   the paper grid under each alternative, `robustness_seeds`
 
 
 localrules:
@@ -16,11 +16,7 @@ rule robustness:
 
 rule robustness_study:
     input:
-        runs=expand(
-            f"{RESULTS}/{{run}}/{{name}}",
-            run=["paper", *ROBUSTNESS_RUNS],
-            name=["bm.csv", "check/verdicts.csv", "check/sensitivity.csv"],
-        ),
+        runs=expand(f"{RESULTS}/{{run}}/bm.csv", run=["paper", *ROBUSTNESS_RUNS]),
     output:
         table=report(
             f"{RESULTS}/robustness/robustness.csv",
@@ -47,6 +43,7 @@ rule robustness_study:
         script=f"{SCRIPTS}/study.py",
         runs=expand(f"{RESULTS}/{{run}}", run=["paper", *ROBUSTNESS_RUNS]),
         outdir=lambda wildcards, output: Path(output.table).parent,
+        seeds=config["robustness_seeds"],
     shell:
-        "python {params.script} robustness --runs {params.runs}"
-        " --out {params.outdir} > {log} 2>&1"
+        "python {params.script:q} robustness --runs {params.runs:q} --seeds {params.seeds}"
+        " --out {params.outdir:q} > {log:q} 2>&1"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/, for `import avarep`
 
-from avarep import atomic, check, equivalence, published, tables  # noqa: E402
+from avarep import atomic, check, equivalence, published, sources, tables  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -53,7 +53,8 @@ def run(bm_path: Path, outdir: Path) -> list[str]:
         atomic.write_text(outdir / f"{name}.csv", frame.to_csv(index=False))
     atomic.write_text(outdir / "summary.md",
                       check.summary_markdown(cells, t3, rows, verdicts, dataset, protocol, pairs,
-                                             long, sensitive))
+                                             long, sensitive)
+                      + sources.check_summary_markdown(bm_path.parent.name))
     return check.failing_cells(cells)
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 import _bootstrap  # noqa: F401
 
@@ -19,14 +20,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if len(args.bm) != len(args.verdicts):
         parser.error("--bm and --verdicts need one file per protocol each")
-    longs, verdicts = {}, {}
+    longs, verdicts, sensitivities = {}, {}, {}
     for bm_path, verdict_path in zip(args.bm, args.verdicts):
         long = read_bm(bm_path)
         dataset, protocol = experiment_of(long)
         longs[protocol] = long
         verdicts[protocol] = pd.read_csv(verdict_path)
+        # Written by the same check job as verdicts.csv, beside it.
+        sensitivities[protocol] = pd.read_csv(Path(verdict_path).with_name("sensitivity.csv"))
     table = compare.side_by_side(longs, published.load_bm())
-    compare.write(table, verdicts, dataset, args.outdir)
+    compare.write(table, verdicts, dataset, args.outdir, sensitivities)
     return 0
 
 

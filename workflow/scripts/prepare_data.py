@@ -7,8 +7,6 @@
 Exits 2 with ``error: <message>`` on stderr when the images cannot be prepared.
 """
 
-from __future__ import annotations
-
 import argparse
 import sys
 from pathlib import Path
@@ -16,8 +14,9 @@ from pathlib import Path
 # Run from a plain checkout: import avarep from the repository's workflow/ directory.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from avarep import atomic  # noqa: E402
-from avarep.data import DataError, prepare  # noqa: E402
+# The logic lives in avarep.data: editing this entry point would make Snakemake's code
+# trigger rerun the data step, and with it every cell.
+from avarep.data import prepare_and_write  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,16 +28,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--manifest", required=True, help="where to write the manifest JSON")
     args = parser.parse_args(argv)
 
-    try:
-        images, manifest = prepare(args.dataset, args.data_dir, args.base_url, args.root)
-    except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    atomic.write_json(args.manifest, manifest)
-    print(f"{manifest['dataset']}: {images.count} images of {images.width}x{images.height}"
-          f" in {manifest['folder']} (sha256 {manifest['sha256'][:12]})")
-    return 0
+    def say(text, error):
+        print(text, file=sys.stderr if error else sys.stdout)
+
+    return prepare_and_write(args.dataset, args.data_dir, args.base_url, args.root,
+                             args.manifest, say)
+
+
+def from_snakemake(smk) -> int:
+    """The rule's entry point. The images' location (data_dir, download_base_url) is read from
+    the config, not from params: only their content (params.source_sha256) may decide whether
+    this step, and so every cell after it, runs again."""
+    log = open(smk.log[0], "w")
+
+    def say(text, error):
+        print(text, file=log, flush=True)
+        print(text, file=sys.stderr if error else sys.stdout)  # a data error must be seen
+
+    with log:
+        return prepare_and_write(
+            smk.params.dataset, smk.config.get("data_dir"), smk.config.get("download_base_url"),
+            str(Path(smk.output.manifest).parent.parent), smk.output.manifest, say,
+        )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(from_snakemake(snakemake) if "snakemake" in globals() else main())  # noqa: F821

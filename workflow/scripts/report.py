@@ -16,7 +16,7 @@ import _bootstrap  # noqa: F401
 
 import pandas as pd
 
-from avarep import atomic, report, summary
+from avarep import atomic, report, sources, summary
 from avarep.tables import read_bm
 
 
@@ -58,6 +58,7 @@ def make_summary(args) -> None:
     compare = pd.read_csv(args.compare) if args.compare else None
     bench = pd.read_csv(args.benchmarks) if args.benchmarks else None
     doc = summary.build(args.dataset, manifest, runs, compare, bench)
+    sources.add_front_page_sources(doc, [run.name for run in runs])
     atomic.write_text(args.rst, doc.rst())
     atomic.write_text(args.md, doc.md())
     atomic.write_text(args.html, doc.html())

@@ -15,14 +15,12 @@ import pandas as pd
 from avarep import atomic, robustness, studies, tables
 
 
-def write_robustness(runs: list[Path], out: Path) -> None:
-    """The baseline (the paper run) and each robustness-<name> run, by name."""
+def write_robustness(runs: list[Path], seeds: int, out: Path) -> None:
+    """The baseline (the paper run) and each robustness-<name> run, by name, on seeds 0..N-1."""
     names = {run: run.name.removeprefix("robustness-") if run.name.startswith("robustness-")
              else robustness.BASELINE for run in runs}
     longs = {names[r]: tables.read_bm(r / "bm.csv") for r in runs}
-    verdicts = {names[r]: pd.read_csv(r / "check" / "verdicts.csv") for r in runs}
-    sensitivities = {names[r]: pd.read_csv(r / "check" / "sensitivity.csv") for r in runs}
-    robustness.write(longs, verdicts, sensitivities, out)
+    robustness.write({name: long[long["seed"] < seeds] for name, long in longs.items()}, out)
 
 
 def main(argv=None) -> int:
@@ -33,16 +31,19 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", nargs="+", type=Path,
                         help="run folders (robustness): the paper baseline, robustness-<name>")
     parser.add_argument("--out", required=True, type=Path, help="output folder (fidelity) or file (verdicts)")
-    parser.add_argument("--seeds", type=int, default=0, help="seeds per cell (verdicts)")
+    parser.add_argument("--seeds", type=int, default=0,
+                        help="seeds per cell (verdicts; robustness: seeds 0..N-1 of every run)")
     args = parser.parse_args(argv)
     if args.study == "robustness":
-        write_robustness(args.runs, args.out)
+        write_robustness(args.runs, args.seeds, args.out)
         return 0
     # A run's name is its folder: fidelity-<reading> or verdicts-<protocol>.
     names = {folder: folder.parent.name.split("-", 1)[1] for folder in args.checks}
     read = lambda name: {names[f]: pd.read_csv(f / name) for f in args.checks}  # noqa: E731
     if args.study == "fidelity":
-        studies.write_fidelity(read("cells.csv"), read("table3.csv"), args.out)
+        # Each run's per-seed values (bm.csv, beside check/) give the spread measures.
+        bm = {names[f]: pd.read_csv(f.parent / "bm.csv") for f in args.checks}
+        studies.write_fidelity(read("cells.csv"), read("table3.csv"), args.out, bm)
     else:
         text = studies.verdicts_markdown(read("verdicts.csv"), read("claims.csv"),
                                          read("equivalence.csv"), args.seeds,

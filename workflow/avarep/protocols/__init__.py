@@ -23,6 +23,8 @@ The contract, for both::
 
     TrainedModel.generate(test_images, k, rng) -> float array (N, K, P, 3)
     TrainedModel.log -> dict of JSON-serialisable diagnostics (e.g. discriminator outputs)
+    TrainedModel.health() -> dict of the health quantities avarep.health classifies
+        (max_abs_mu, max_sigma2 -- None without an encoder -- and parameter norms)
 
 ``train`` raises :class:`Diverged` when the numbers go non-finite; the cell records that
 seed as ``diverged`` and carries on.

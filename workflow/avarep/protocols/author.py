@@ -34,7 +34,7 @@ import numpy as np
 
 from ..health import SATURATION
 from ..layers import hidden_sizes
-from ..sweep import LATENT_DIM, MODELS
+from ..sweep import LATENT_DIM, LEARNING_RATES, MODELS
 from . import Diverged
 
 #: The smallest variance the Java code lets through (Float.MIN_VALUE), spec 5.3.
@@ -51,8 +51,20 @@ DEFAULT_OPTIONS = {
     "adversarial_source": "activation",  # "discriminator": the paper's a'(d0)/(1 - d0) term
     "z_per_channel": False,  # True: an independent r per colour channel
     "retrain_per_test_image": False,  # True: the 2024 code's fine-tuning before generation
+    # Candidate sources of the published run's extra run-to-run spread (issue 14); each is
+    # off by default and none contains a constant fitted to the published numbers.
+    "retrain_cumulative": False,  # with retraining: one model keeps every test-image step
+    "generations_shared": False,  # True: K generations drawn once for all test images
+    "step_order": "encoder-first",  # the order of the steps within one training image
+    "carried_state": False,  # True: stored mu, var, d outputs left by the previous gamma's cell
 }
 SOURCES = ("activation", "discriminator")
+#: encoder-first: encoder, z, decoder, d, D (spec 5.3). z-first: z from the state the
+#: previous image left, then encoder, decoder, d, D. discriminators-first: d and D see the
+#: decoder's output before its update.
+STEP_ORDERS = ("encoder-first", "z-first", "discriminators-first")
+BOOLEAN_OPTIONS = ("collapse_hidden", "adversarial_derivative", "z_per_channel", "retrain_per_test_image",
+                   "retrain_cumulative", "generations_shared", "carried_state")
 
 
 @dataclass(frozen=True)
@@ -92,11 +104,18 @@ def check_options(options: dict) -> dict:
         raise ValueError(f"author_build must be one of {BUILDS}, got {merged['author_build']!r}")
     if merged["dtype"] not in ("float64", "float32"):
         raise ValueError(f"dtype must be float64 or float32, got {merged['dtype']!r}")
-    for key in ("collapse_hidden", "adversarial_derivative", "z_per_channel", "retrain_per_test_image"):
+    for key in BOOLEAN_OPTIONS:
         if not isinstance(merged[key], bool):
             raise ValueError(f"{key} must be true or false, got {merged[key]!r}")
     if merged["adversarial_source"] not in SOURCES:
         raise ValueError(f"adversarial_source must be one of {SOURCES}, got {merged['adversarial_source']!r}")
+    if merged["step_order"] not in STEP_ORDERS:
+        raise ValueError(f"step_order must be one of {STEP_ORDERS}, got {merged['step_order']!r}")
+    if merged["retrain_cumulative"] and not merged["retrain_per_test_image"]:
+        raise ValueError("retrain_cumulative needs retrain_per_test_image: true")
+    if merged["generations_shared"] and merged["retrain_per_test_image"]:
+        raise ValueError("generations_shared and retrain_per_test_image exclude each other "
+                         "(shared generations come from one model, retraining makes one per test image)")
     return merged
 
 
@@ -298,23 +317,40 @@ class AuthorModel:
         }
 
     def _vae_step(self, x, lr, rng):
-        nets, flags, n = self.nets, self.flags, LATENT_DIM
-        encoder_pass = nets.encoder.forward(x)
+        order = self.options["step_order"]
+        if order == "z-first":
+            z = self._draw_z(rng)  # from the state the previous image left behind
+        mu, encoder_error = self._encoder_step(x, lr)
+        if order != "z-first":
+            z = self._draw_z(rng)
+        if order == "discriminators-first":
+            decoder_pass, decoder_error = self._decoder_error(z, x)
+            self._adversary_steps(x, z, mu, encoder_error, decoder_error, lr, decoder_pass[-1])
+            self.nets.decoder.update(decoder_pass, decoder_error, lr)
+            return
+        decoder_error = self._decoder_step(z, x, lr)
+        self._adversary_steps(x, z, mu, encoder_error, decoder_error, lr)
+
+    def _encoder_step(self, x, lr):
+        """Encoder forward on x and double update; stores mu(x), var(x). Returns (mu, error)."""
+        n = LATENT_DIM
+        encoder_pass = self.nets.encoder.forward(x)
         out = encoder_pass[-1]
         mu, variance = out[:, :n], out[:, n:]
         encoder_error = np.empty_like(out)
-        encoder_error[:, :n] = self._output_error(-mu, mu, flags.encoder_adversarial, "D")
+        encoder_error[:, :n] = self._output_error(-mu, mu, self.flags.encoder_adversarial, "D")
         # The paper's "-I" part of the KL gradient is absent in the author's code.
         encoder_error[:, n:] = 0.5 * (1.0 / variance) * derivative_at_output(variance)
-        nets.encoder.update_twice(encoder_pass, encoder_error, lr)
+        self.nets.encoder.update_twice(encoder_pass, encoder_error, lr)
         self.mu, self.variance = mu, variance
+        return mu, encoder_error
 
-        z = self._draw_z(rng)
-        decoder_error = self._decoder_step(z, x, lr)
-
-        fake = None
+    def _adversary_steps(self, x, z, mu, encoder_error, decoder_error, lr, fake=None):
+        """Train d on x vs x', then D on mu(x) vs mu(x'); x' = decoder(z) unless given."""
+        nets, flags, n = self.nets, self.flags, LATENT_DIM
         if flags.decoder_adversarial:
-            fake = nets.decoder.output(z)  # the just-updated decoder, the same z
+            if fake is None:
+                fake = nets.decoder.output(z)  # the just-updated decoder, the same z
             self._train_d(x, fake, decoder_error if flags.lean_decode else None, lr)
         if flags.encoder_adversarial:
             if fake is None:
@@ -335,11 +371,15 @@ class AuthorModel:
 
     def _decoder_step(self, z, x, lr):
         """Single update of the decoder toward target x; returns the error it used."""
-        decoder_pass = self.nets.decoder.forward(z)
-        out = decoder_pass[-1]
-        error = self._output_error(x - out, out, self.flags.decoder_adversarial, "d")
+        decoder_pass, error = self._decoder_error(z, x)
         self.nets.decoder.update(decoder_pass, error, lr)
         return error
+
+    def _decoder_error(self, z, x):
+        """The decoder's forward pass on z and its output error toward target x."""
+        decoder_pass = self.nets.decoder.forward(z)
+        out = decoder_pass[-1]
+        return decoder_pass, self._output_error(x - out, out, self.flags.decoder_adversarial, "d")
 
     def _output_error(self, base, out, adversarial: bool, discriminator: str):
         """(base + A) f'(u) at an output layer; base f'(u) + A without the derivative factor."""
@@ -412,9 +452,15 @@ class AuthorModel:
         """K images per test image (spec 5.4); the test image itself is not encoded.
 
         Returns (N, K, P, 3) float64. With ``retrain_per_test_image`` (the 2024 code, a
-        rejected reading) a copy of the model first takes one training step on the test image.
+        rejected reading) a copy of the model first takes one training step on the test image
+        (with ``retrain_cumulative`` the model itself does, so the steps add up). With
+        ``generations_shared`` K images are drawn once and scored against every test image.
         """
         n_images, n_pixels = test_images.shape[0], test_images.shape[1]
+        if self.options["generations_shared"]:
+            with np.errstate(over="ignore", under="ignore"):
+                shared = np.moveaxis(self._generate_for_one(k, rng), 0, -1)  # (K, P, 3)
+            return np.broadcast_to(shared, (n_images, *shared.shape))
         # Stored channels-first, as the networks compute it, and returned as a (N, K, P, 3)
         # view: no transposing copy, and BM reads contiguous channel planes.
         generated = np.empty((n_images, 3, k, n_pixels))
@@ -422,7 +468,8 @@ class AuthorModel:
             for i in range(n_images):  # one test image at a time: cache-sized temporaries
                 model = self
                 if self.options["retrain_per_test_image"]:
-                    model = copy.deepcopy(self)
+                    if not self.options["retrain_cumulative"]:
+                        model = copy.deepcopy(self)
                     model.step(channels_first(test_images[i], self.dtype), self.lr, rng)
                     model.variance = np.maximum(model.variance, MIN_VARIANCE)
                 generated[i] = model._generate_for_one(k, rng)
@@ -443,6 +490,8 @@ def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:
     """One online pass over the images in order, one step per image (spec 5.3)."""
     options = check_options(options)
     trained = AuthorModel(model, images.shape[1], options, lr)
+    if options["carried_state"]:
+        carry_state(trained, images, rng)
     # A discriminator may overflow to inf/NaN (it never touches the images here); the cell
     # records such values in the seed's log instead of printing a warning per step.
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -450,3 +499,27 @@ def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:
             trained.step(x, lr, rng)
         trained.finish()
     return trained
+
+
+def previous_lr(lr: float) -> float | None:
+    """The learning rate the sweep trains just before lr (1.0 first), None for the first."""
+    index = min(range(len(LEARNING_RATES)), key=lambda i: abs(LEARNING_RATES[i] - lr))
+    if abs(LEARNING_RATES[index] - lr) > 1e-12:
+        raise ValueError(f"carried_state: learning rate {lr} is not one of the sweep's")
+    return LEARNING_RATES[index - 1] if index > 0 else None
+
+
+def carry_state(model: AuthorModel, images, rng) -> None:
+    """Give a fresh model the stored state the previous gamma's model left behind.
+
+    The candidate: one model object reused across learning rates, its weights reset but its
+    stored mu, var and the discriminators' last outputs surviving. The previous cell is
+    trained (without carrying further back) from a child stream of rng: spawning draws
+    nothing from rng, so the cell's own draws are those of a cell without carrying.
+    """
+    before = previous_lr(model.lr)
+    if before is None:
+        return
+    donor = train(images, model.model, before, rng.spawn(1)[0], {**model.options, "carried_state": False})
+    model.mu, model.variance = donor.mu.copy(), donor.variance.copy()
+    model.log.update({key: value for key, value in donor.log.items() if key.endswith(("_real", "_fake"))})
