@@ -15,6 +15,7 @@ import pytest
 import conftest
 from avarep.layers import hidden_sizes
 from avarep.metric import balance_metric
+from avarep import protocols
 from avarep.protocols import author
 from avarep.protocols.author import ChannelMLP
 from avarep.seeding import rng_for
@@ -486,7 +487,7 @@ def test_zero_initialisation(model):
 def test_hidden_units_stay_identical(model):
     rng = np.random.default_rng(3)
     x = rng.uniform(0, 1, (3, 16, 3))
-    m = author.train(x, model, 0.5, np.random.default_rng(4), {"collapse_hidden": False})
+    m = author.train(x, model, 0.5, np.random.default_rng(4), author.check_options({"collapse_hidden": False}))
     nets = [m.nets.encoder, m.nets.decoder, m.nets.decoder_discriminator, m.nets.encoder_discriminator]
     for net in (n for n in nets if n is not None):
         assert net.layer_sizes[1] == 13  # hidden_sizes(16, 10) = min(100, floor(26/2)) = 13
@@ -525,7 +526,7 @@ def test_collapse_equals_full_computation_on_real_sizes(images, model, build, lr
     out = {}
     for collapse in (True, False):
         rng = np.random.default_rng(2024)
-        m = author.train(x, model, lr, rng, {"collapse_hidden": collapse, "author_build": build})
+        m = author.train(x, model, lr, rng, author.check_options({"collapse_hidden": collapse, "author_build": build}))
         out[collapse] = (m, m.generate(x, 3, rng))
     (mc, gc), (mf, gf) = out[True], out[False]
     assert np.abs(gc - gf).max() < 1e-9
@@ -588,7 +589,7 @@ def test_one_vae_step_from_zero_by_hand():
     y0 = f(0.0)
     x = np.array([[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9], [1.0, 0.0, 0.25]]])
     rng = np.random.default_rng(11)
-    m = author.train(x, "VAE", 0.3, rng, {"collapse_hidden": False})
+    m = author.train(x, "VAE", 0.3, rng, author.check_options({"collapse_hidden": False}))
     r = np.random.default_rng(11).standard_normal(10)
     np.testing.assert_allclose(m.mu, np.full((3, 10), y0), rtol=1e-15)
     np.testing.assert_allclose(m.variance, np.full((3, 10), y0), rtol=1e-15)
@@ -620,7 +621,7 @@ def test_training_matches_naive_model(model, build, n_images, collapse):
     x = np.random.default_rng(100 + n_images).uniform(0, 1, (n_images, P, 3))
     lr = 0.7
     rng = np.random.default_rng(7)
-    m = author.train(x, model, lr, rng, {"collapse_hidden": collapse, "author_build": build})
+    m = author.train(x, model, lr, rng, author.check_options({"collapse_hidden": collapse, "author_build": build}))
     gen = m.generate(x, 2, rng)
 
     naive = NaiveModel(model, P, build)
@@ -670,7 +671,7 @@ def test_lean_variants_generate_bit_identical_images(images, pair, build):
     res = []
     for model in pair:
         rng = np.random.default_rng(99)
-        m = author.train(x, model, 0.3, rng, {"author_build": build})
+        m = author.train(x, model, 0.3, rng, author.check_options({"author_build": build}))
         res.append((m, m.generate(x, 2, rng)))
     (m1, g1), (m2, g2) = res
     np.testing.assert_array_equal(g1, g2)
@@ -687,7 +688,7 @@ def test_lean_variants_generate_bit_identical_images(images, pair, build):
 )
 def test_discriminator_outputs_are_logged(model, keys):
     x = np.random.default_rng(0).uniform(0, 1, (2, 4, 3))
-    m = author.train(x, model, 0.1, np.random.default_rng(0), {})
+    m = author.train(x, model, 0.1, np.random.default_rng(0), author.check_options({}))
     for name in ("d", "D"):
         for side in ("real", "fake"):
             key = f"{name}_{side}"
@@ -711,7 +712,7 @@ def _channels_first(img):
 def test_stored_state_after_last_step(model):
     x = np.random.default_rng(8).uniform(0, 1, (3, 16, 3))
     rng = np.random.default_rng(21)
-    m = author.train(x[:-1], model, 0.4, rng, {})
+    m = author.train(x[:-1], model, 0.4, rng, author.check_options({}))
     before = copy.deepcopy(m)
     rng_copy = copy.deepcopy(rng)
     last = _channels_first(x[-1])
@@ -737,7 +738,7 @@ def test_stored_state_after_last_step(model):
 @pytest.mark.parametrize("model", ["AVA3", "VAE", "GAN"])
 def test_generation_uses_stored_state_not_the_test_image(model):
     x = np.random.default_rng(8).uniform(0, 1, (3, 16, 3))
-    m = author.train(x, model, 0.4, np.random.default_rng(2), {})
+    m = author.train(x, model, 0.4, np.random.default_rng(2), author.check_options({}))
     other = np.random.default_rng(9).uniform(0, 1, (3, 16, 3))
     g1 = m.generate(x, 4, np.random.default_rng(5))
     g2 = m.generate(other, 4, np.random.default_rng(5))
@@ -767,7 +768,7 @@ def test_same_seed_same_bm_different_seed_different_bm(images, model):
 
     def bm(seed):
         rng = rng_for(model, 0.05, seed)
-        m = author.train(x, model, 0.05, rng, {})
+        m = author.train(x, model, 0.05, rng, author.check_options({}))
         g = m.generate(x, 2, rng)
         return balance_metric(g, x), g
 
@@ -791,7 +792,7 @@ def test_published_cells_at_lr_001(images, model, published):
     values = []
     for seed in range(5):
         rng = rng_for(model, 0.01, seed)
-        m = author.train(images, model, 0.01, rng, {})
+        m = author.train(images, model, 0.01, rng, author.check_options({}))
         values.append(balance_metric(m.generate(images, 10, rng), images))
     mean, sd = float(np.mean(values)), float(np.std(values, ddof=1))
     assert abs(mean - published) <= 3 * sd + 0.00005, (model, values, mean, sd)
@@ -826,7 +827,7 @@ def test_default_build_is_the_one_that_reproduces_the_paper(images, model, lr, p
         values = []
         for seed in range(5):
             rng = rng_for(model, lr, seed)
-            m = author.train(images, model, lr, rng, {"author_build": build})
+            m = author.train(images, model, lr, rng, author.check_options({"author_build": build}))
             values.append(balance_metric(m.generate(images, 10, rng), images))
         lo, hi = interval_of_one_run(values)
         inside[build] = lo <= published <= hi
@@ -867,11 +868,10 @@ def test_default_options():
     ],
 )
 def test_invalid_options_raise_naming_the_key(options, key):
+    # What a cell calls: the registry (device: the author protocol is CPU-only), then
+    # author.check_options.
     with pytest.raises(ValueError, match=key):
-        author.check_options(options)
-    x = np.zeros((1, 4, 3))
-    with pytest.raises(ValueError, match=key):
-        author.train(x, "VAE", 0.1, np.random.default_rng(0), options)
+        protocols.check_options("author", options)
 
 
 def test_device_cpu_is_accepted():
@@ -885,7 +885,7 @@ def test_device_cpu_is_accepted():
 
 def _train_both(model, options, order="encoder-first", n_images=3, P=4, lr=0.7):
     x = np.random.default_rng(200 + n_images).uniform(0, 1, (n_images, P, 3))
-    m = author.train(x, model, lr, np.random.default_rng(11), options)
+    m = author.train(x, model, lr, np.random.default_rng(11), author.check_options(options))
     naive = NaiveModel(model, P, "2023-12")
     naive.order = order
     nrng = np.random.default_rng(11)
@@ -909,7 +909,7 @@ def test_step_orders_match_naive_model(model, order):
 def test_step_orders_change_the_numbers():
     """Non-vacuous: each order moves what it should (z-first the images, d-first d's weights)."""
     x = np.random.default_rng(3).uniform(0, 1, (3, 4, 3))
-    runs = {order: author.train(x, "AVA5", 0.7, np.random.default_rng(1), {"step_order": order})
+    runs = {order: author.train(x, "AVA5", 0.7, np.random.default_rng(1), author.check_options({"step_order": order}))
             for order in author.STEP_ORDERS}
     base = runs["encoder-first"]
     for order in ("z-first", "discriminators-first"):
@@ -928,7 +928,7 @@ def test_shared_generations_match_naive(model):
     for i in range(3):
         np.testing.assert_allclose(gen[i], once, rtol=1e-10, atol=1e-13)
     # The default draws fresh images per test image: the second differs from the first.
-    fresh = author.train(x, model, 0.7, np.random.default_rng(11), {}).generate(x, 2, np.random.default_rng(9))
+    fresh = author.train(x, model, 0.7, np.random.default_rng(11), author.check_options({})).generate(x, 2, np.random.default_rng(9))
     np.testing.assert_allclose(fresh[0], once, rtol=1e-10, atol=1e-13)
     assert np.abs(fresh[1] - fresh[0]).max() > 1e-9
 
@@ -944,7 +944,7 @@ def test_cumulative_retraining_matches_naive(model):
         expected.append(naive.generate(1, 2, nrng)[0])
     np.testing.assert_allclose(gen, np.stack(expected), rtol=1e-10, atol=1e-13)
     # With a copy per test image the steps do not add up: the images differ.
-    copied = author.train(x, model, 0.7, np.random.default_rng(11), {"retrain_per_test_image": True})
+    copied = author.train(x, model, 0.7, np.random.default_rng(11), author.check_options({"retrain_per_test_image": True}))
     assert not np.allclose(copied.generate(x, 2, np.random.default_rng(4)), gen)
 
 
@@ -966,11 +966,11 @@ def test_carried_state_is_installed_and_changes_nothing(model):
     rng = np.random.default_rng(21)
     fresh = author.AuthorModel(model, 4, author.check_options({"carried_state": True}), 0.05)
     author.carry_state(fresh, x, rng)
-    donor = author.train(x, model, 0.06, np.random.default_rng(21).spawn(1)[0], {})
+    donor = author.train(x, model, 0.06, np.random.default_rng(21).spawn(1)[0], author.check_options({}))
     np.testing.assert_array_equal(fresh.mu, donor.mu)
     if model != "GAN":
         assert np.abs(fresh.mu).max() > 0.1
-    carried = author.train(x, model, 0.05, np.random.default_rng(21), {"carried_state": True})
-    plain = author.train(x, model, 0.05, np.random.default_rng(21), {})
+    carried = author.train(x, model, 0.05, np.random.default_rng(21), author.check_options({"carried_state": True}))
+    plain = author.train(x, model, 0.05, np.random.default_rng(21), author.check_options({}))
     np.testing.assert_array_equal(carried.generate(x, 2, np.random.default_rng(2)),
                                   plain.generate(x, 2, np.random.default_rng(2)))

@@ -92,7 +92,7 @@ def test_strip_is_a_light_palette_png_close_to_the_images(orbit_images):
     from avarep.strip import strip_png
 
     rng = rng_for("VAE", 0.5, 0)
-    generated = author.train(orbit_images, "VAE", 0.5, rng, {}).generate(orbit_images, 1, rng)
+    generated = author.train(orbit_images, "VAE", 0.5, rng, author.check_options({})).generate(orbit_images, 1, rng)
     images = types.SimpleNamespace(pixels=orbit_images, width=100, height=64)
     data = strip_png(images, generated)
     with Image.open(io.BytesIO(data)) as image:

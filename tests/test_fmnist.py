@@ -11,7 +11,7 @@ import shutil
 import numpy as np
 import pytest
 
-from avarep import fmnist
+from avarep import datasets, fmnist
 from conftest import SHARED_DATA
 
 FASHION = SHARED_DATA / "fashion-mnist"
@@ -32,7 +32,7 @@ def test_pinned_sums_are_the_shared_folders_decompressed_sums():
     shipped = (FASHION / "SHA256SUMS.decompressed")
     if not shipped.is_file():
         pytest.skip("no shared copy")
-    assert fmnist.pinned_sums() == fmnist.parse_sums(shipped.read_text())
+    assert fmnist.pinned_sums() == datasets.parse_sums(shipped.read_text())
     assert set(fmnist.pinned_sums()) == set(fmnist.FILES)
 
 

@@ -67,9 +67,9 @@ def test_paper_largest_mu_is_the_encoders_own_output():
 
 def test_author_parameter_norm_counts_every_collapsed_unit(orbit_images):
     options = author.check_options({})
-    collapsed = author.train(orbit_images[:3], "AVA5", 0.3, np.random.default_rng(2), options)
+    collapsed = author.train(orbit_images[:3], "AVA5", 0.3, np.random.default_rng(2), author.check_options(options))
     full = author.train(orbit_images[:3], "AVA5", 0.3, np.random.default_rng(2),
-                        {**options, "collapse_hidden": False})
+                        author.check_options({**options, "collapse_hidden": False}))
     for name, net in full.named_networks():
         # The uncollapsed network's norm straight from its arrays.
         direct = math.sqrt(sum(float((w**2).sum()) for w in net.weights)
@@ -84,7 +84,7 @@ def test_author_parameter_norm_counts_every_collapsed_unit(orbit_images):
 
 
 def paper_seed(images, model, lr, seed, dtype):
-    run, _ = run_seed(images, load("paper"), model, lr, seed, {"dtype": dtype})
+    run, _ = run_seed(images, load("paper"), model, lr, seed, load("paper").check_options({"dtype": dtype}))
     return run
 
 

@@ -29,7 +29,8 @@ CELLS = [("AVA5", 0.05), ("AVA2", 0.5), ("AVA4", 0.05), ("VAE", 0.5), ("GAN", 0.
 @pytest.mark.parametrize("model,lr", CELLS)
 def test_main_grid_numbers_do_not_move(orbit_images, model, lr):
     (expected,) = [c for c in REFERENCE["cells"] if c["model"] == model and c["lr"] == lr]
-    run, generated = run_seed(orbit_images[:4], paper, model, lr, 0, {}, keep_samples=True)
+    run, generated = run_seed(orbit_images[:4], paper, model, lr, 0, paper.check_options({}),
+                                keep_samples=True)
     assert run["status"] == expected["status"]
     assert run["bm"] == pytest.approx(expected["bm"], rel=0, abs=1e-12)
     assert float(generated.sum()) == pytest.approx(expected["generated_sum"], rel=1e-12)

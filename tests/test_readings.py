@@ -104,7 +104,7 @@ def test_encoder_error_with_and_without_derivative_factor_first_step(derivative)
 
 def _trained(model_name, options, lr=0.4, seed=3):
     rng = np.random.default_rng(seed)
-    trained = author.train(IMAGES, model_name, lr, rng, options)
+    trained = author.train(IMAGES, model_name, lr, rng, author.check_options(options))
     generated = trained.generate(IMAGES, 3, rng)
     return trained, generated
 
@@ -164,7 +164,7 @@ def test_draw_z_shares_or_splits_r_across_channels(per_channel):
 def test_grey_images_stay_grey_only_with_a_shared_draw(per_channel):
     """Three identical channels + one shared r => three identical scalar networks."""
     grey = np.repeat(np.array([0.1, 0.6, 0.3, 0.9])[None, :, None], 3, axis=2)  # (1, 4, 3)
-    trained = author.train(grey, "VAE", 0.5, np.random.default_rng(1), {"z_per_channel": per_channel})
+    trained = author.train(grey, "VAE", 0.5, np.random.default_rng(1), author.check_options({"z_per_channel": per_channel}))
     generated = trained.generate(grey, 2, np.random.default_rng(2))
     w = trained.nets.decoder.weights[0]
     if per_channel:
@@ -183,10 +183,10 @@ def test_grey_images_stay_grey_only_with_a_shared_draw(per_channel):
 
 @pytest.mark.parametrize("model", ["AVA1", "AVA3"])
 def test_float32_weights_and_state(model):
-    trained = author.train(IMAGES, model, 0.5, np.random.default_rng(0), {"dtype": "float32"})
+    trained = author.train(IMAGES, model, 0.5, np.random.default_rng(0), author.check_options({"dtype": "float32"}))
     arrays = _all_arrays(trained)
     assert arrays and all(a.dtype == np.float32 for a in arrays)
-    reference = author.train(IMAGES, model, 0.5, np.random.default_rng(0), {})
+    reference = author.train(IMAGES, model, 0.5, np.random.default_rng(0), author.check_options({}))
     assert all(a.dtype == np.float64 for a in _all_arrays(reference))
 
 
@@ -195,8 +195,8 @@ def test_float32_bm_close_to_float64_but_not_identical():
     images = rng.uniform(0.0, 1.0, size=(6, 16, 3))
     for model in ("AVA1", "VAE"):
         for lr in (0.5, 0.05):
-            double, _ = run_seed(images, author, model, lr, 0, {})
-            single, _ = run_seed(images, author, model, lr, 0, {"dtype": "float32"})
+            double, _ = run_seed(images, author, model, lr, 0, author.check_options({}))
+            single, _ = run_seed(images, author, model, lr, 0, author.check_options({"dtype": "float32"}))
             assert double["status"] == single["status"] == "ok"
             assert abs(double["bm"] - single["bm"]) < 1e-3, (model, lr)
             assert double["bm"] != single["bm"], (model, lr)
@@ -210,7 +210,7 @@ def test_float32_bm_close_to_float64_but_not_identical():
 @pytest.mark.parametrize("model", ["AVA1", "VAE"])
 def test_retrain_per_test_image_is_one_step_on_a_copy(model):
     lr, k = 0.4, 3
-    trained = author.train(IMAGES, model, lr, np.random.default_rng(5), {"retrain_per_test_image": True})
+    trained = author.train(IMAGES, model, lr, np.random.default_rng(5), author.check_options({"retrain_per_test_image": True}))
     snapshot = copy.deepcopy(trained)
     rng = np.random.default_rng(9)
     twin = copy.deepcopy(rng)

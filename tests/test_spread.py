@@ -145,7 +145,8 @@ def test_screen_script_rows_and_summary(tmp_path, capsys, monkeypatch):
     frame = pd.read_csv(out)
     assert len(frame) == 2 * 2 * 1 * 2
     images = load_folder(tmp_path / "frames").pixels
-    expected, _ = run_seed(images, author, "AVA2", 0.06, 1, {"generations_shared": True})
+    expected, _ = run_seed(images, author, "AVA2", 0.06, 1,
+                           author.check_options({"generations_shared": True}))
     row = frame[(frame.reading == "shared-generations") & (frame.model == "AVA2") & (frame.seed == 1)]
     assert row["bm"].iloc[0] == pytest.approx(expected["bm"], rel=1e-12)
     lines = capsys.readouterr().out.splitlines()

@@ -38,7 +38,8 @@ import numpy as np
 from . import __version__, atomic, provenance
 from .metric import bm_per_generation
 from .health import RULE_NAME, STATUSES, classify, saturated_share
-from .protocols import Diverged, load
+from . import protocols
+from .protocols import Diverged
 from .seeding import rng_for
 from .sweep import GENERATIONS_PER_IMAGE, settings_hash
 
@@ -123,12 +124,9 @@ def summarise(runs: list[dict]) -> tuple[float | None, float | None, int]:
 
 
 def versions(protocol: str) -> dict:
-    found = {"python": platform.python_version(), "numpy": np.__version__, "avarep": __version__}
-    if protocol == "paper":
-        import torch
-
-        found["torch"] = torch.__version__
-    return found
+    """python, numpy, avarep and the protocol's framework (its registry entry says which)."""
+    return {"python": platform.python_version(), "numpy": np.__version__, "avarep": __version__,
+            **protocols.versions(protocol)}
 
 
 def run_cell(
@@ -141,14 +139,16 @@ def run_cell(
     seeds: list[int],
     options: dict,
     data_sha256: str,
-    threads: int = 1,
-    device: str = "cpu",
     progress=None,
 ):
     """Train every seed of one cell. Returns (record, generated images of the first ok seed,
-    else of the first unstable one, else None)."""
-    module = load(protocol)
-    options = module.check_options(dict(options))
+    else of the first unstable one, else None).
+
+    ``options`` are validated here, once (avarep.protocols.check_options); ``device`` and
+    ``threads`` travel inside them."""
+    options = {"device": "cpu", "threads": 1, **options}
+    validated = protocols.check_options(protocol, options)
+    module = protocols.load(protocol)
     settings = {
         "dataset": dataset,
         "data_sha256": data_sha256,
@@ -156,7 +156,7 @@ def run_cell(
         "model": model,
         "lr": float(lr),
         "seeds": [int(s) for s in seeds],
-        "options": options,
+        "options": validated,
         "generations_per_image": GENERATIONS_PER_IMAGE,
         "code": __version__,
     }
@@ -164,7 +164,7 @@ def run_cell(
     runs, sample, sample_ok = [], None, False
     for seed in seeds:
         # The strip shows the first ok seed's images, else the first finite (unstable) seed's.
-        run, generated = run_seed(images, module, model, lr, seed, options, not sample_ok)
+        run, generated = run_seed(images, module, model, lr, seed, validated, not sample_ok)
         runs.append(run)
         if generated is not None and (sample is None or run["status"] == "ok"):
             sample, sample_ok = generated, run["status"] == "ok"
@@ -185,12 +185,12 @@ def run_cell(
         "n_ok": n_ok,
         "status_counts": counts,
         "health_rule": RULE_NAME,
-        "options": options,
+        "options": validated,
         "settings_hash": settings_hash(settings),
         "settings": settings,
         "wall_seconds": round(time.perf_counter() - started, 6),
-        "threads": int(threads),
-        "device": device,
+        "threads": options["threads"],
+        "device": options["device"],
         "versions": versions(protocol),
         "provenance": provenance.for_cell(),  # not hashed: a commit alone must not retrain
     }

@@ -16,41 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import protocols
 from .cell import read_record
 from .report import Document
 
 NETWORK_COLUMNS = ("encoder", "decoder", "d", "D")
 
 
-def _dense_count(sizes: list[int]) -> int:
-    """Weights and biases of a fully connected network with these layer widths."""
-    return sum(a * b + b for a, b in zip(sizes, sizes[1:]))
-
-
-def author_parameters(model: str, n_pixels: int) -> dict[str, int]:
-    from .protocols import author
-
-    nets = author.build_networks(n_pixels, author.MODEL_FLAGS[model], np.float64, collapse=True)
-    found = {"encoder": nets.encoder, "decoder": nets.decoder,
-             "d": nets.decoder_discriminator, "D": nets.encoder_discriminator}
-    # Every weight and bias is a 3-vector: one scalar network per colour channel.
-    return {name: 3 * _dense_count(net.layer_sizes) for name, net in found.items() if net is not None}
-
-
-def paper_parameters(model: str, n_pixels: int) -> dict[str, int]:
-    from .protocols import paper
-
-    options = paper.check_options({"dtype": "float64", "device": "cpu", "threads": 1})
-    built = paper.build(model, 3 * n_pixels, np.random.default_rng(0), options)
-    return {name: sum(int(p.numel()) for p in net.parameters())
-            for name, net in built.networks().items()}
-
-
-COUNTERS = {"author": author_parameters, "paper": paper_parameters}
-
-
 def parameter_table(protocol: str, models: list[str], n_pixels: int) -> pd.DataFrame:
-    count = COUNTERS[protocol]
+    count = protocols.load(protocol).parameter_counts
     rows = []
     for model in models:
         nets = count(model, n_pixels)

@@ -18,13 +18,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import atomic  # noqa: E402
+from .protocols import get as protocol_entry  # noqa: E402
 from .figures import PUBLISHED_STYLE, lr_axis, save_figure  # noqa: E402
 from .health import RULE_NAME, STATUSES  # noqa: E402
 from .tables import cell_text, fmt4, markdown_table, ordered_models, table12  # noqa: E402
 
 #: The order in which an answer lists verdicts.
 VERDICT_ORDER = ("holds", "fails", "not resolved", "not assessable", "not evaluated")
-PROTOCOL_STYLE = {"author": {"color": "#1f77b4"}, "paper": {"color": "#d62728"}}
 
 
 def side_by_side(longs: dict[str, pd.DataFrame], published: pd.DataFrame) -> pd.DataFrame:
@@ -55,10 +55,10 @@ def figure(table: pd.DataFrame, protocols: list[str], path_png: str | os.PathLik
         part = table[table["model"] == model].sort_values("lr")
         for protocol in protocols:
             ax.errorbar(part["lr"], part[f"{protocol}_mean"], yerr=part[f"{protocol}_sd"].fillna(0),
-                        marker="o", markersize=2.5, capsize=2, label=protocol, **PROTOCOL_STYLE[protocol])
+                        marker="o", markersize=2.5, capsize=2, label=protocol, color=protocol_entry(protocol).colour)
             unhealthy = part[part[f"{protocol}_n_unstable"] + part[f"{protocol}_n_diverged"] > 0]
             ax.plot(unhealthy["lr"], [0.02] * len(unhealthy), "x",
-                    color=PROTOCOL_STYLE[protocol]["color"], transform=ax.get_xaxis_transform(),
+                    color=protocol_entry(protocol).colour, transform=ax.get_xaxis_transform(),
                     clip_on=False)
         ax.plot(part["lr"], part["published"], label="published", **PUBLISHED_STYLE)
         lr_axis(ax)

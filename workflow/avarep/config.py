@@ -66,9 +66,22 @@ def _key(error: jsonschema.ValidationError) -> str:
     return path.lstrip(".") or "(top level)"
 
 
+def load_schema(schema_path: Path = SCHEMA) -> dict:
+    """The schema, with the valid names of datasets, protocols and models filled in from
+    their registries: a new entry there is valid here without touching the schema file."""
+    from . import datasets, models, protocols
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    properties = schema["properties"]
+    properties["dataset"]["enum"] = list(datasets.frame_sets())
+    properties["protocols"]["items"]["enum"] = list(protocols.names())
+    properties["models"]["items"]["enum"] = list(models.names())
+    return schema
+
+
 def validate(config: dict, schema_path: Path = SCHEMA) -> dict:
     """Return the config with defaults filled; raise ConfigError naming every bad key."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:

@@ -14,13 +14,12 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from avarep import atomic
+from avarep import atomic, datasets
 
 
 class DataError(ValueError):
@@ -165,60 +164,18 @@ def _decode_png(data: bytes, path: Path) -> tuple[np.ndarray, str]:
 
 # ----------------------------------------------------------------------------------- registry
 
-_COMMIT = "ae121317c4ad753c1b93e4d74937c0b4e9d92429"
-_ORBIT_URL = (
-    f"https://raw.githubusercontent.com/ngphloc/ai/{_COMMIT}/3_implementation/datasets/orbit"
-)
+#: The named datasets live in avarep.datasets (one entry each); these names stay for callers.
+DATASETS = datasets.REGISTRY
+Dataset = datasets.Dataset
 
-
-@dataclass(frozen=True)
-class Dataset:
-    """A named image set: downloaded and verified (``base_url`` set) or synthesised."""
-
-    name: str
-    description: str
-    base_url: str | None = None  # a file name is appended to it
-    sums_resource: str | None = None  # file in avarep/resources with the pinned sha256 sums
-
-    def pinned_sums(self) -> dict[str, str]:
-        """File name -> sha256 of every file of the set, as pinned in the package."""
-        text = resources.files("avarep").joinpath("resources", self.sums_resource).read_text()
-        return parse_sums(text)
-
-
-DATASETS: dict[str, Dataset] = {
-    "orbit-100x64": Dataset(
-        "orbit-100x64",
-        "the paper's 36 frames at 100x64 (the author's repository, pinned commit)",
-        f"{_ORBIT_URL}/base-100x64/",
-        "orbit-100x64.sha256",
-    ),
-    "orbit-72x45": Dataset(
-        "orbit-72x45",
-        "the same 36 frames at 72x45",
-        f"{_ORBIT_URL}/base-72x45/",
-        "orbit-72x45.sha256",
-    ),
-    "synthetic": Dataset(
-        "synthetic",
-        "36 generated 24x16 frames: a sprite moving over a static textured background",
-    ),
-}
-
-
-def parse_sums(text: str) -> dict[str, str]:
-    """Parse ``sha256sum`` output ("<hash>  <name>" or "<hash> *<name>" per line)."""
-    sums = {}
-    for line in text.splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            sums[name.lstrip("*")] = digest.lower()
-    return sums
+parse_sums = datasets.parse_sums
 
 
 def get_dataset(name: str) -> Dataset:
-    if name not in DATASETS:
-        raise DataError(f"unknown dataset {name!r}; valid names: {', '.join(DATASETS)}")
+    """A registered set of frames (the main grid's datasets); a clear error otherwise."""
+    frames = datasets.frame_sets()
+    if name not in frames:
+        raise DataError(f"unknown dataset {name!r}; valid names: {', '.join(frames)}")
     return DATASETS[name]
 
 

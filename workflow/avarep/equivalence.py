@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-PAIRS = (("AVA1", "AVA2"), ("AVA3", "AVA4"))
+from . import models
+
+PAIRS = models.twins()  # (twin, model) from the model registry: AVA1/AVA2, AVA3/AVA4
 COLUMNS = ("pair", "lr", "n_a", "n_b", "mean_a", "mean_b", "difference", "sd_a", "sd_b", "p",
            "detectable", "distinguishable")
 ALPHA = 0.05

@@ -150,7 +150,7 @@ def read_run_record(path) -> dict:
 
 def write_samples(path, samples) -> None:
     """The 16 samples of a job's first ok seed as uint8 (an empty array when none)."""
-    array = np.zeros((0, 784), np.uint8) if samples is None else np.round(samples * 255).astype(np.uint8)
+    array = np.zeros((0, fm.PIXELS), np.uint8) if samples is None else np.round(samples * 255).astype(np.uint8)
     with atomic.atomic_path(path) as tmp:
         with open(tmp, "wb") as handle:
             np.save(handle, array)

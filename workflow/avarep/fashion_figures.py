@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from . import atomic, fashion_models as fm  # noqa: E402
+from . import atomic, fmnist, fashion_models as fm  # noqa: E402
 from .fashion import LABELS, METRICS, NO_LR  # noqa: E402
 from .fashion_results import ordered  # noqa: E402
 
@@ -56,9 +56,10 @@ def sample_grid(samples: dict, real: np.ndarray, path, per_row=12):
     rows = [("real test images", real[:per_row])] + [(m, s[:per_row]) for m, s in samples.items()]
     fig, axes = plt.subplots(len(rows), 1, figsize=(per_row * 0.6, len(rows) * 0.72))
     for ax, (name, images) in zip(np.atleast_1d(axes), rows):
-        strip = np.ones((28, per_row * 28))
+        side = fmnist.DATASET.height  # square images
+        strip = np.ones((side, per_row * side))
         for i, image in enumerate(images):
-            strip[:, i * 28:(i + 1) * 28] = np.asarray(image, np.float64).reshape(28, 28)
+            strip[:, i * side:(i + 1) * side] = np.asarray(image, np.float64).reshape(side, side)
         ax.imshow(strip, cmap="gray_r", vmin=0, vmax=1)
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)

@@ -28,18 +28,19 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import fmnist, models
 from .layers import hidden_sizes
 from .protocols import Diverged
 from .protocols import paper
 
 LATENT = 10
-PIXELS = 784
-PAPER_MODELS = ("AVA1", "AVA2", "AVA3", "AVA4", "AVA5", "VAE", "GAN")
+PIXELS = fmnist.DATASET.width * fmnist.DATASET.height  # 784
+PAPER_MODELS = models.names()  # every model of the registry, trained by the paper protocol
 STANDARD_MODELS = ("VAE-std", "GAN-std")
 FLOORS = ("real", "GMM-PCA", "mean-image")
 NEURAL = PAPER_MODELS + STANDARD_MODELS
 ALL_MODELS = NEURAL + FLOORS
-HAS_ENCODER = ("AVA1", "AVA2", "AVA3", "AVA4", "AVA5", "VAE", "VAE-std")
+HAS_ENCODER = tuple(m.name for m in models.REGISTRY.values() if m.has_encoder) + ("VAE-std",)
 PCA_COMPONENTS, GMM_COMPONENTS = 50, 10
 ADAM_BETAS = {"VAE-std": (0.9, 0.999), "GAN-std": (0.5, 0.999)}
 

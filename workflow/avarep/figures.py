@@ -18,19 +18,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from . import atomic  # noqa: E402
+from . import atomic, models  # noqa: E402
 from .published import STATISTICS  # noqa: E402
 from .tables import MIN_OK_SEEDS  # noqa: E402
 
-MODEL_COLOURS: dict[str, str] = {
-    "AVA1": "#1f77b4",
-    "AVA2": "#17becf",
-    "AVA3": "#2ca02c",
-    "AVA4": "#bcbd22",
-    "AVA5": "#9467bd",
-    "VAE": "#ff7f0e",
-    "GAN": "#d62728",
-}
+#: model -> colour, from the model registry (avarep.models), in display order.
+MODEL_COLOURS: dict[str, str] = {m.name: m.colour for m in models.REGISTRY.values()}
 PUBLISHED_STYLE = {"color": "black", "marker": "D", "markersize": 5, "linestyle": "none"}
 
 

@@ -14,31 +14,28 @@ import gzip
 import hashlib
 import zlib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from .data import parse_sums
+from . import datasets
 
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+#: The registry's entry: image size, pinned sums, where users get the files.
+DATASET = datasets.get("fashion-mnist")
+DEBIAN_DIR = Path(datasets.FASHION_MNIST_DEBIAN_DIR)
+_SIZE = (DATASET.height, DATASET.width)
 #: The IDX files: name -> (magic number, shape)
 FILES = {
-    "train-images-idx3-ubyte": (2051, (60000, 28, 28)),
+    "train-images-idx3-ubyte": (2051, (60000, *_SIZE)),
     "train-labels-idx1-ubyte": (2049, (60000,)),
-    "t10k-images-idx3-ubyte": (2051, (10000, 28, 28)),
+    "t10k-images-idx3-ubyte": (2051, (10000, *_SIZE)),
     "t10k-labels-idx1-ubyte": (2049, (10000,)),
 }
 #: The validation split: the last VALIDATION train images (the test split only scores).
 VALIDATION = 5000
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
            "Sneaker", "Bag", "Ankle boot")
-HOW_TO_GET = (
-    "install Debian's package (`apt-get install dataset-fashion-mnist`, files under "
-    f"{DEBIAN_DIR}/) or download the four .gz files of the upstream release "
-    "(github.com/zalandoresearch/fashion-mnist) into a folder and set "
-    "`--config fashion_mnist_dir=/that/folder`"
-)
+HOW_TO_GET = DATASET.how_to_get
 
 
 class FashionDataError(ValueError):
@@ -58,8 +55,7 @@ class Splits:
 
 
 def pinned_sums() -> dict[str, str]:
-    text = resources.files("avarep").joinpath("resources", "fashion-mnist.sha256").read_text()
-    return parse_sums(text)
+    return DATASET.pinned_sums()
 
 
 def find_dir(configured: str | None) -> Path:
@@ -103,7 +99,8 @@ def load(folder, sums: dict[str, str] | None = None) -> Splits:
     sums = pinned_sums() if sums is None else sums
     arrays = {name: read_idx(folder / f"{name}.gz", sums[name], magic, shape)
               for name, (magic, shape) in FILES.items()}
-    images = {k: arrays[f"{k}-images-idx3-ubyte"].reshape(-1, 784).astype(np.float32) / 255.0
+    pixels = DATASET.width * DATASET.height
+    images = {k: arrays[f"{k}-images-idx3-ubyte"].reshape(-1, pixels).astype(np.float32) / 255.0
               for k in ("train", "t10k")}
     labels = {k: arrays[f"{k}-labels-idx1-ubyte"].astype(np.int64) for k in ("train", "t10k")}
     cut = len(images["train"]) - VALIDATION

@@ -38,6 +38,8 @@ READINGS: dict[str, dict] = {
 }
 
 ACCEPTED = "2023-12"
+#: The protocol whose options a reading sets.
+PROTOCOL = "author"
 
 #: What each reading changes, for tables and the README.
 DESCRIPTIONS: dict[str, str] = {

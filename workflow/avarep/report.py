@@ -24,6 +24,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from . import protocols
+
 # ------------------------------------------------------------------------- formatting
 
 
@@ -73,7 +75,7 @@ a.download{font-size:.85rem}
 
 def _cell_class(column: str, text: str, numeric: bool) -> str:
     classes = [] if numeric else ["text"]
-    if column in ("inside", "verdict", "published_verdict", "author", "paper", "published_holds"):
+    if column in ("inside", "verdict", "published_verdict", "published_holds", *protocols.names()):
         classes.append(re.sub(r"[^a-z]+", "-", text.lower()).strip("-"))
     return " ".join(classes)
 

@@ -36,6 +36,8 @@ DESCRIPTIONS: dict[str, str] = {
     "float32": "single precision instead of double",
 }
 BASELINE = "baseline"
+#: The protocol whose open choices the study varies (its baseline is that protocol's run).
+PROTOCOL = "paper"
 
 
 def options(name: str) -> dict:

@@ -19,14 +19,14 @@ import pandas as pd  # noqa: E402
 
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
-from . import atomic, spread  # noqa: E402
+from . import atomic, models, spread  # noqa: E402
 from .figures import PUBLISHED_STYLE, lr_axis, save_figure  # noqa: E402
 from .published import load_bm as load_published_bm  # noqa: E402
 from .readings import ACCEPTED, DESCRIPTIONS  # noqa: E402
 from .tables import markdown_table, ordered_models  # noqa: E402
 
 #: The models whose decoder has the adversarial term: the ones the a' convention moves.
-AFFECTED = ("AVA1", "AVA2", "AVA5", "GAN")
+AFFECTED = models.with_decoder_discriminator()
 
 
 def fidelity_table(cells: dict[str, pd.DataFrame], table3: dict[str, pd.DataFrame]) -> pd.DataFrame:

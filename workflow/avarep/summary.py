@@ -10,21 +10,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from . import protocols
 from .check import RULE
 from .health import RULE as HEALTH_RULE
 from .health import RULE_NAME, STATUSES
 from .report import Document
 from .sweep import GENERATIONS_PER_IMAGE
 from .tables import ordered_models
-
-PROTOCOL_TEXT = {
-    "author": "``author``: the models exactly as the author's public code computes them "
-              "(per-colour-channel networks, zero initialisation, updated-weight "
-              "backpropagation, the double update; spec section 5), quirks included",
-    "paper": "``paper``: the models exactly as the paper's equations define them (spec "
-             "section 6) — what the paper claims, computed as written",
-}
-
 
 @dataclass
 class ProtocolRun:
@@ -90,71 +82,87 @@ def _join(items) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+@dataclass
+class Scope:
+    """What a run covered: read once from the first protocol's outputs."""
+
+    dataset: str
+    manifest: dict
+    models: list
+    lrs: list
+    seeds: list
+    n_claims: int
+    published_cells: int
+
+    @classmethod
+    def of(cls, dataset: str, manifest: dict, first: ProtocolRun) -> "Scope":
+        return cls(dataset, manifest, ordered_models(first.bm["model"].unique()),
+                   sorted(first.bm["lr"].unique(), reverse=True), sorted(first.bm["seed"].unique()),
+                   len(first.verdicts), int(first.cells["published"].notna().sum()))
+
+
 def build(dataset: str, manifest: dict, runs: list[ProtocolRun],
           compare: pd.DataFrame | None, benchmarks: pd.DataFrame | None) -> Document:
-    first = runs[0]
-    models = ordered_models(first.bm["model"].unique())
-    lrs = sorted(first.bm["lr"].unique(), reverse=True)
-    seeds = sorted(first.bm["seed"].unique())
-    n_claims = len(first.verdicts)
-    published_cells = int(first.cells["published"].notna().sum())
+    """The front page, one section after the other."""
+    scope = Scope.of(dataset, manifest, runs[0])
     doc = Document(f"Reproducibility report: AVA (Nguyen, ICBDC 2024) — dataset {dataset}")
+    _scope_section(doc, scope, runs)
+    _methodology_section(doc, scope, runs, benchmarks)
+    _results_section(doc, scope, runs, compare)
+    _easy_and_difficult_sections(doc, scope, runs, benchmarks)
+    return doc
 
-    # ------------------------------------------------------------------ scope
+
+def _scope_section(doc: Document, scope: Scope, runs: list[ProtocolRun]) -> None:
     doc.heading("Scope of reproducibility")
     doc.para(
         "The paper fuses a VAE with GAN discriminators into five variants AVA1–AVA5 and compares "
         "them with a VAE and a GAN by a balance metric BM over a sweep of learning rates γ "
         "(its Tables 1–3 and Figure 5). It makes "
-        f"**{n_claims}** claims, each checked here against the published numbers' own verdict:")
-    doc.table(first.verdicts[["claim", "text"]].rename(columns={"text": "claim of the paper"}))
+        f"**{scope.n_claims}** claims, each checked here against the published numbers' own verdict:")
+    doc.table(runs[0].verdicts[["claim", "text"]].rename(columns={"text": "claim of the paper"}))
+    manifest = scope.manifest
     doc.para(
-        f"This run: dataset ``{dataset}`` ({manifest.get('count', '?')} images of "
+        f"This run: dataset ``{scope.dataset}`` ({manifest.get('count', '?')} images of "
         f"{manifest.get('width', '?')}×{manifest.get('height', '?')} pixels), "
-        f"**{len(models)}** model(s) ({_join(models)}), **{len(lrs)}** learning rate(s) "
-        f"(γ = {_join(f'{lr:g}' for lr in lrs)}), **{len(seeds)}** seed(s) per cell, "
-        f"protocol(s) {_join(f'``{r.name}``' for r in runs)}; "
-        f"{published_cells} of its cells have a published value to compare with.")
+        f"**{len(scope.models)}** model(s) ({_join(scope.models)}), **{len(scope.lrs)}** learning "
+        f"rate(s) (γ = {_join(f'{lr:g}' for lr in scope.lrs)}), **{len(scope.seeds)}** seed(s) "
+        f"per cell, protocol(s) {_join(f'``{r.name}``' for r in runs)}; "
+        f"{scope.published_cells} of its cells have a published value to compare with.")
 
-    # ------------------------------------------------------------------ methodology
+
+def _methodology_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
+                         benchmarks: pd.DataFrame | None) -> None:
     doc.heading("Methodology")
-    doc.bullets([PROTOCOL_TEXT.get(r.name, f"``{r.name}``") for r in runs])
-    n_cells = len(models) * len(lrs)
+    doc.bullets([protocols.get(r.name).description for r in runs])
+    n_cells, n_seeds = len(scope.models) * len(scope.lrs), len(scope.seeds)
     doc.para(
         f"Each of the {n_cells} (model, γ) cells of a protocol is trained from scratch once per "
-        f"seed ({len(seeds)} seeds, {n_cells * len(seeds)} trainings per protocol). BM is the "
-        f"mean over the {manifest.get('count', '?')} test images × {GENERATIONS_PER_IMAGE} "
+        f"seed ({n_seeds} seeds, {n_cells * n_seeds} trainings per protocol). BM is the "
+        f"mean over the {scope.manifest.get('count', '?')} test images × {GENERATIONS_PER_IMAGE} "
         "generations of the per-pixel |d(1 − d)|, d the RGB distance to the test image (spec "
         "section 3). Tables 1–3 follow the paper's semantics (Table 3 over the rounded "
         "per-γ means, sample SD).")
     doc.para(RULE)
     doc.para(f"Numerical health ({RULE_NAME}): " + HEALTH_RULE)
-    if benchmarks is not None and len(benchmarks):
-        train = benchmarks[benchmarks["rule"] == "train_cell"]
-        total = benchmarks[benchmarks["rule"] == "all"]
-        if len(train) and len(total):
-            t = total.iloc[0]
-            doc.para(
-                f"Compute, from Snakemake's benchmark files: {int(train['jobs'].sum())} training "
-                f"jobs took {train['total_s'].sum():.1f} s in total (longest "
-                f"{train['max_s'].max():.1f} s); all {int(t['jobs'])} benchmarked jobs "
-                f"{t['total_s']:.1f} s, peak memory {t['max_rss_mb']:.0f} MB.")
+    if benchmarks is None or not len(benchmarks):
+        return
+    train = benchmarks[benchmarks["rule"] == "train_cell"]
+    total = benchmarks[benchmarks["rule"] == "all"]
+    if len(train) and len(total):
+        t = total.iloc[0]
+        doc.para(
+            f"Compute, from Snakemake's benchmark files: {int(train['jobs'].sum())} training "
+            f"jobs took {train['total_s'].sum():.1f} s in total (longest "
+            f"{train['max_s'].max():.1f} s); all {int(t['jobs'])} benchmarked jobs "
+            f"{t['total_s']:.1f} s, peak memory {t['max_rss_mb']:.0f} MB.")
 
-    # ------------------------------------------------------------------ results
+
+def _results_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
+                     compare: pd.DataFrame | None) -> None:
     doc.heading("Results")
-    rows = []
-    for r in runs:
-        counts = r.verdict_counts()
-        rows.append({
-            "protocol": r.name,
-            "cells inside the rule": _frac(r.inside()),
-            "mean |Δ| to Tables 1–2": r.mean_abs_delta(),
-            "Table 3 inside the rule": _frac(r.table3_inside()),
-            "seed runs (health)": r.health(),
-            "claims holding": f"{counts.get('holds', 0)} / {n_claims}",
-        })
-    doc.table(pd.DataFrame(rows))
-    verdicts = first.verdicts[["claim", "published_verdict"]].rename(
+    doc.table(pd.DataFrame([_result_row(r, scope.n_claims) for r in runs]))
+    verdicts = runs[0].verdicts[["claim", "published_verdict"]].rename(
         columns={"published_verdict": "published numbers"})
     for r in runs:
         verdicts = verdicts.merge(r.verdicts[["claim", "verdict"]].rename(
@@ -167,76 +175,101 @@ def build(dataset: str, manifest: dict, runs: list[ProtocolRun],
              "difference; ``not evaluated`` when a model or γ the claim needs was not run):")
     doc.table(verdicts)
     for r in runs:
-        out = r.outside()
-        inside = r.inside()
-        if inside[1] == 0:
-            doc.para(f"``{r.name}``: no cell could be judged (fewer than 2 ok seeds or no "
-                     "published value).")
-            continue
-        worst = out.head(3)
-        listed = _join(f"{m} at γ = {lr:g} (|Δ| = {d:.4f})"
-                       for m, lr, d in zip(worst["model"], worst["lr"], worst["abs_delta"]))
-        doc.para(
-            f"``{r.name}``: {inside[0]} of {inside[1]} judged cells lie inside the rule; "
+        doc.para(_deviations_sentence(r))
+    if compare is not None:
+        _compare_paragraphs(doc, runs, compare)
+
+
+def _result_row(r: ProtocolRun, n_claims: int) -> dict:
+    return {
+        "protocol": r.name,
+        "cells inside the rule": _frac(r.inside()),
+        "mean |Δ| to Tables 1–2": r.mean_abs_delta(),
+        "Table 3 inside the rule": _frac(r.table3_inside()),
+        "seed runs (health)": r.health(),
+        "claims holding": f"{r.verdict_counts().get('holds', 0)} / {n_claims}",
+    }
+
+
+def _deviations_sentence(r: ProtocolRun) -> str:
+    inside = r.inside()
+    if inside[1] == 0:
+        return (f"``{r.name}``: no cell could be judged (fewer than 2 ok seeds or no "
+                "published value).")
+    out = r.outside()
+    worst = out.head(3)
+    listed = _join(f"{m} at γ = {lr:g} (|Δ| = {d:.4f})"
+                   for m, lr, d in zip(worst["model"], worst["lr"], worst["abs_delta"]))
+    return (f"``{r.name}``: {inside[0]} of {inside[1]} judged cells lie inside the rule; "
             f"mean |Δ| = {r.mean_abs_delta():.4f}. "
             + (f"Largest deviations outside it: {listed}." if len(out) else
                "No judged cell lies outside it."))
-    if compare is not None:
-        for r in runs:
-            doc.para(f"Claims under ``{r.name}``: " + _verdict_groups(r.verdicts) + ".")
-        deltas = [c for c in compare.columns if c.endswith("_abs_delta")]
-        if deltas:
-            per_model = compare.groupby("model", sort=False)[deltas].mean()
-            per_model = per_model.loc[ordered_models(per_model.index)]
-            shown = pd.DataFrame({"model": per_model.index, **{
-                c.removesuffix("_abs_delta"): per_model[c].to_numpy() for c in deltas}})
-            doc.para("Mean |Δ| to the published Tables 1–2 per model and protocol:")
-            doc.table(shown)
 
-    # ------------------------------------------------------------------ easy / difficult
-    doc.heading("What was easy")
+
+def _compare_paragraphs(doc: Document, runs: list[ProtocolRun], compare: pd.DataFrame) -> None:
+    for r in runs:
+        doc.para(f"Claims under ``{r.name}``: " + _verdict_groups(r.verdicts) + ".")
+    deltas = [c for c in compare.columns if c.endswith("_abs_delta")]
+    if deltas:
+        per_model = compare.groupby("model", sort=False)[deltas].mean()
+        per_model = per_model.loc[ordered_models(per_model.index)]
+        shown = pd.DataFrame({"model": per_model.index, **{
+            c.removesuffix("_abs_delta"): per_model[c].to_numpy() for c in deltas}})
+        doc.para("Mean |Δ| to the published Tables 1–2 per model and protocol:")
+        doc.table(shown)
+
+
+def _easy_and_difficult_sections(doc: Document, scope: Scope, runs: list[ProtocolRun],
+                                 benchmarks: pd.DataFrame | None) -> None:
     easy, hard = [], []
-    author = next((r for r in runs if r.name == "author"), None)
-    if author is not None and author.inside()[1]:
-        inside, judged = author.inside()
-        t3 = author.table3_inside()
-        matched = (f"{inside} / {judged} judged cells"
-                   + (f" and {t3[0]} / {t3[1]} judged Table 3 values" if t3[1] else "")
-                   + " of the ``author`` protocol fall inside the rule (mean |Δ| = "
-                   f"{author.mean_abs_delta():.4f})")
-        if inside >= judged / 2:
-            easy.append("Matching the published tables once the author's code was followed "
-                        f"literally: {matched}.")
-        else:
-            hard.append(f"Matching the published tables: only {matched}.")
+    for r in runs:  # a protocol that matches the published tables is what was easy
+        if r.inside()[1]:
+            matched, close = _matching_sentence(r)
+            (easy if close else hard).append(matched)
     easy.append("Recomputing Table 3 and Figure 5 from Tables 1–2 with the paper's rounding "
                 "semantics: they follow mechanically from bm.csv.")
     if benchmarks is not None and len(benchmarks) and (benchmarks["rule"] == "all").any():
         t = benchmarks[benchmarks["rule"] == "all"].iloc[0]
         easy.append(f"Compute: the whole run is {int(t['jobs'])} small jobs, "
                     f"{t['total_s']:.1f} s of job time on a CPU.")
+    doc.heading("What was easy")
     doc.bullets(easy)
-
     doc.heading("What was difficult")
-    for r in runs:
-        total, holds, fails, unresolved = r.comparisons()
-        if total:
-            unresolved_rows = r.claims[r.claims["verdict"] == "not resolved"]
-            largest = unresolved_rows["published_diff"].abs().max() if unresolved else None
-            hard.append(
-                f"``{r.name}``: of the {total} pairwise comparisons behind claims 1–5, {holds} "
-                f"hold, {fails} fail and {unresolved} are not resolved by the spread of "
-                f"{len(seeds)} seeds"
-                + (f" — the published differences behind those are at most {largest:.4f}, "
-                   "the size of the run-to-run noise." if largest is not None else "."))
-    for r in runs:
-        if r.unhealthy():
-            hard.append(f"``{r.name}``: seed runs {r.health()} ({RULE_NAME}); only ok seeds "
-                        "enter the means, tables and verdicts, and the others are marked in the "
-                        "figures and the stability map.")
+    hard += [s for r in runs for s in _difficulties(r, len(scope.seeds))]
     hard.append(_protocols_sentence(runs))
     doc.bullets(hard)
-    return doc
+
+
+def _matching_sentence(r: ProtocolRun) -> tuple[str, bool]:
+    """How many of a protocol's judged cells match, and whether that is at least half."""
+    inside, judged = r.inside()
+    t3 = r.table3_inside()
+    matched = (f"{inside} / {judged} judged cells"
+               + (f" and {t3[0]} / {t3[1]} judged Table 3 values" if t3[1] else "")
+               + f" of the ``{r.name}`` protocol fall inside the rule (mean |Δ| = "
+               f"{r.mean_abs_delta():.4f})")
+    if inside >= judged / 2:
+        return f"Matching the published tables under ``{r.name}``: {matched}.", True
+    return f"Matching the published tables: only {matched}.", False
+
+
+def _difficulties(r: ProtocolRun, n_seeds: int) -> list[str]:
+    found = []
+    total, holds, fails, unresolved = r.comparisons()
+    if total:
+        unresolved_rows = r.claims[r.claims["verdict"] == "not resolved"]
+        largest = unresolved_rows["published_diff"].abs().max() if unresolved else None
+        found.append(
+            f"``{r.name}``: of the {total} pairwise comparisons behind claims 1–5, {holds} "
+            f"hold, {fails} fail and {unresolved} are not resolved by the spread of "
+            f"{n_seeds} seeds"
+            + (f" — the published differences behind those are at most {largest:.4f}, "
+               "the size of the run-to-run noise." if largest is not None else "."))
+    if r.unhealthy():
+        found.append(f"``{r.name}``: seed runs {r.health()} ({RULE_NAME}); only ok seeds "
+                     "enter the means, tables and verdicts, and the others are marked in the "
+                     "figures and the stability map.")
+    return found
 
 
 def _verdict_groups(verdicts: pd.DataFrame) -> str:

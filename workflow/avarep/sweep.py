@@ -5,16 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 
-#: The seven models in the paper's column order (Tables 1-3). Every table and figure uses it.
-MODELS: tuple[str, ...] = ("AVA1", "AVA2", "AVA3", "AVA4", "AVA5", "VAE", "GAN")
+from . import models
+
+#: Every registered model (avarep.models), in the paper's column order (Tables 1-3).
+MODELS: tuple[str, ...] = models.names()
 
 #: The paper's 19 learning rates (spec section 4), in the paper's row order.
 LEARNING_RATES: tuple[float, ...] = (
     1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1,
     0.09, 0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02, 0.01,
 )
-
-PROTOCOLS: tuple[str, ...] = ("author", "paper")
 
 #: Generations per test image for BM (spec section 3).
 GENERATIONS_PER_IMAGE = 10

@@ -32,14 +32,13 @@ rule train_cell:
         protocol=lambda wildcards: run_protocol(wildcards.protocol),
         options=lambda wildcards: protocol_options(wildcards.protocol),
         dataset=DATASET,
-        device=lambda wildcards: cell_device(wildcards.protocol),
     shell:
         # Pin every BLAS/OpenMP pool to the job's threads: no oversubscription under --cores N.
         "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads}"
         " python {params.script:q} --manifest {input.manifest:q}"
         " --dataset {params.dataset:q} --protocol {params.protocol}"
         " --model {wildcards.model} --lr {wildcards.lr} --seeds {params.seeds}"
-        " --options {params.options:q} --threads {threads} --device {params.device}"
+        " --options {params.options:q} --threads {threads}"
         " --record {output.record:q} --strip {output.strip:q} > {log:q} 2>&1"
         # On failure the error (a full disk, a missing image) reaches the terminal, not only the log.
         " || {{ status=$?; tail -n 3 {log:q} >&2; exit $status; }}"

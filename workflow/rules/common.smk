@@ -6,10 +6,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
+from avarep import protocols
 from avarep.config import ConfigError, coerce_command_line, validate, validate_keys
+from avarep.readings import PROTOCOL as FIDELITY_PROTOCOL
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
 from avarep.robustness import ALTERNATIVES
+from avarep.robustness import PROTOCOL as ROBUSTNESS_PROTOCOL
 from avarep.robustness import options as alternative_options
 from avarep.sweep import LR_LABEL_PATTERN, lr_label
 
@@ -125,9 +128,9 @@ ROBUSTNESS_RUNS = [f"robustness-{name}" for name in ALTERNATIVES]
 
 
 wildcard_constraints:
-    # "paper" always: the robustness study's baseline is the paper run.
+    # The robustness study's baseline is its protocol's main run, configured or not.
     protocol="|".join(
-        sorted(set(PROTOCOLS) | {"paper"})
+        sorted(set(PROTOCOLS) | {ROBUSTNESS_PROTOCOL})
         + FIDELITY_RUNS
         + VERDICT_RUNS
         + ROBUSTNESS_RUNS
@@ -167,11 +170,11 @@ def cell_records(protocol):
 
 
 def run_protocol(run):
-    """The protocol module that trains a run's cells."""
+    """The protocol that trains a run's cells."""
     if run.startswith("fidelity-"):
-        return "author"
+        return FIDELITY_PROTOCOL
     if run.startswith("robustness-"):
-        return "paper"
+        return ROBUSTNESS_PROTOCOL
     return run.removeprefix("verdicts-")
 
 
@@ -186,13 +189,13 @@ def run_seeds(run):
 
 
 def cell_device(protocol):
-    """The author protocol is numpy on the CPU (its collapsed networks do O(P) work per step)."""
-    return "cpu" if run_protocol(protocol) == "author" else config["device"]
+    """The configured device, or the CPU for a CPU-only protocol (its registry entry)."""
+    return protocols.device_for(run_protocol(protocol), config["device"])
 
 
 def check_device():
     """Fail before any job when CUDA is asked for on a machine without it."""
-    if config["device"] == "cpu" or "paper" not in PROTOCOLS:
+    if config["device"] == "cpu" or all(protocols.get(p).cpu_only for p in PROTOCOLS):
         return
     import torch
 
@@ -235,20 +238,19 @@ quarantine_corrupt_records()
 
 
 def protocol_options(protocol):
-    """The protocol-specific options of a run (hashed into each cell).
+    """The options of a run's cells (validated and hashed where each cell starts): the
+    configuration keys its protocol's registry entry names, and the device.
 
     Fidelity readings carry their own fixed options, so the study never depends on config.
     """
     if protocol.startswith("fidelity-"):
-        return json.dumps(
-            reading_options(protocol.removeprefix("fidelity-")), sort_keys=True
-        )
-    options = {"dtype": config["dtype"]}
-    if run_protocol(protocol) == "author":
-        options["author_build"] = config["author_build"]
+        options = reading_options(protocol.removeprefix("fidelity-"))
+    else:
+        keys = protocols.get(run_protocol(protocol)).config_keys
+        options = {key: config[key] for key in keys}
     if protocol.startswith("robustness-"):
         options.update(alternative_options(protocol.removeprefix("robustness-")))
-    return json.dumps(options, sort_keys=True)
+    return json.dumps({**options, "device": cell_device(protocol)}, sort_keys=True)
 
 
 def aggregate_outputs(protocol):

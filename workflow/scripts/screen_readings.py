@@ -33,7 +33,7 @@ def screen(images, readings, models, lrs, seeds) -> pd.DataFrame:
         for model in models:
             for lr in lrs:
                 for seed in range(seeds):
-                    run, _ = run_seed(images, author, model, lr, seed, options(reading))
+                    run, _ = run_seed(images, author, model, lr, seed, author.check_options(options(reading)))
                     rows.append({"reading": reading, "model": model, "lr": lr, "seed": seed,
                                  "bm": run["bm"], "status": run["status"]})
     return pd.DataFrame(rows)

@@ -26,9 +26,9 @@ def parse_args(argv=None):
     parser.add_argument("--model", required=True)
     parser.add_argument("--lr", required=True, type=float)
     parser.add_argument("--seeds", required=True, type=int, nargs="+")
-    parser.add_argument("--options", default="{}", help="protocol options as a JSON object")
+    parser.add_argument("--options", default="{}",
+                        help="protocol options as a JSON object, the device among them")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--record", required=True, help="output cell record (JSON)")
     parser.add_argument("--strip", required=True, help="output PNG strip of generated images")
     return parser.parse_args(argv)
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    options = {**json.loads(args.options), "device": args.device, "threads": args.threads}
+    options = {**json.loads(args.options), "threads": args.threads}
     label = f"{args.protocol} {args.model} lr={args.lr}"
     started = time.perf_counter()
 
@@ -58,8 +58,6 @@ def main(argv=None) -> int:
         seeds=args.seeds,
         options=options,
         data_sha256=images.combined_sha256,
-        threads=args.threads,
-        device=args.device,
         progress=progress,
     )
     # A full disk or an unwritable folder fails the job with one clear line; the atomic writes

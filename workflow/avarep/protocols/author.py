@@ -34,7 +34,8 @@ import numpy as np
 
 from ..health import SATURATION
 from ..layers import hidden_sizes
-from ..sweep import LATENT_DIM, LEARNING_RATES, MODELS
+from .. import models
+from ..sweep import LATENT_DIM, LEARNING_RATES
 from . import Diverged
 
 #: The smallest variance the Java code lets through (Float.MIN_VALUE), spec 5.3.
@@ -67,38 +68,13 @@ BOOLEAN_OPTIONS = ("collapse_hidden", "adversarial_derivative", "z_per_channel",
                    "retrain_cumulative", "generations_shared", "carried_state")
 
 
-@dataclass(frozen=True)
-class Flags:
-    """Which adversarial parts a model has (spec 5.3's table)."""
-
-    decoder_adversarial: bool = False  # decoder term A(x') and discriminator d
-    lean_decode: bool = False
-    encoder_adversarial: bool = False  # encoder term A(mu) and discriminator D
-    lean_encode: bool = False
-    gan: bool = False  # noise-to-image generator, no encoder
-
-
-MODEL_FLAGS = {
-    "AVA1": Flags(decoder_adversarial=True),
-    "AVA2": Flags(decoder_adversarial=True, lean_decode=True),
-    "AVA3": Flags(encoder_adversarial=True),
-    "AVA4": Flags(encoder_adversarial=True, lean_encode=True),
-    "AVA5": Flags(True, True, True, True),
-    "VAE": Flags(),
-    "GAN": Flags(decoder_adversarial=True, gan=True),
-}
-assert tuple(MODEL_FLAGS) == MODELS
-
-
 def check_options(options: dict) -> dict:
     """Fill defaults and reject unknown or invalid options, naming the key."""
+    # device and threads are the registry's (avarep.protocols): the collapsed networks do
+    # O(P) work per step, so the author protocol is registered CPU-only.
     unknown = set(options) - set(DEFAULT_OPTIONS) - {"device", "threads"}
     if unknown:
         raise ValueError(f"unknown author-protocol option(s): {', '.join(sorted(unknown))}")
-    device = options.get("device", "cpu")
-    if device != "cpu":
-        # The collapsed networks do O(P) work per step: the author protocol is numpy on the CPU.
-        raise ValueError(f"device: the author protocol runs on the CPU only, got {device!r}")
     merged = {**DEFAULT_OPTIONS, **{k: v for k, v in options.items() if k in DEFAULT_OPTIONS}}
     if merged["author_build"] not in BUILDS:
         raise ValueError(f"author_build must be one of {BUILDS}, got {merged['author_build']!r}")
@@ -251,15 +227,15 @@ class Networks:
     encoder_discriminator: ChannelMLP | None
 
 
-def build_networks(n_pixels: int, flags: Flags, dtype, collapse: bool) -> Networks:
+def build_networks(n_pixels: int, parts: models.Model, dtype, collapse: bool) -> Networks:
     """Layer sizes of spec 5.1: hidden sizes from (P, n); d borrows the encoder's, D the decoder's."""
     n = LATENT_DIM
     encoder_hidden = hidden_sizes(n_pixels, n)
     decoder_hidden = hidden_sizes(n, n_pixels)
-    encoder = None if flags.gan else ChannelMLP(n_pixels, encoder_hidden, 2 * n, dtype, collapse)
+    encoder = None if parts.gan else ChannelMLP(n_pixels, encoder_hidden, 2 * n, dtype, collapse)
     decoder = ChannelMLP(n, decoder_hidden, n_pixels, dtype, collapse)
-    d = ChannelMLP(n_pixels, encoder_hidden, 1, dtype, collapse) if flags.decoder_adversarial else None
-    big_d = ChannelMLP(n, decoder_hidden, 1, dtype, collapse) if flags.encoder_adversarial else None
+    d = ChannelMLP(n_pixels, encoder_hidden, 1, dtype, collapse) if parts.decoder_discriminator else None
+    big_d = ChannelMLP(n, decoder_hidden, 1, dtype, collapse) if parts.encoder_discriminator else None
     return Networks(encoder, decoder, d, big_d)
 
 
@@ -267,10 +243,8 @@ class AuthorModel:
     """A model being trained under the author protocol; after training it generates."""
 
     def __init__(self, model: str, n_pixels: int, options: dict, lr: float | None = None):
-        if model not in MODEL_FLAGS:
-            raise ValueError(f"unknown model {model!r}; expected one of {', '.join(MODELS)}")
         self.model = model
-        self.flags = MODEL_FLAGS[model]
+        self.flags = models.get(model)  # the model's parts
         self.build = options["author_build"]
         self.options = options
         self.lr = lr  # kept for retrain_per_test_image
@@ -338,7 +312,7 @@ class AuthorModel:
         out = encoder_pass[-1]
         mu, variance = out[:, :n], out[:, n:]
         encoder_error = np.empty_like(out)
-        encoder_error[:, :n] = self._output_error(-mu, mu, self.flags.encoder_adversarial, "D")
+        encoder_error[:, :n] = self._output_error(-mu, mu, self.flags.encoder_discriminator, "D")
         # The paper's "-I" part of the KL gradient is absent in the author's code.
         encoder_error[:, n:] = 0.5 * (1.0 / variance) * derivative_at_output(variance)
         self.nets.encoder.update_twice(encoder_pass, encoder_error, lr)
@@ -348,11 +322,11 @@ class AuthorModel:
     def _adversary_steps(self, x, z, mu, encoder_error, decoder_error, lr, fake=None):
         """Train d on x vs x', then D on mu(x) vs mu(x'); x' = decoder(z) unless given."""
         nets, flags, n = self.nets, self.flags, LATENT_DIM
-        if flags.decoder_adversarial:
+        if flags.decoder_discriminator:
             if fake is None:
                 fake = nets.decoder.output(z)  # the just-updated decoder, the same z
             self._train_d(x, fake, decoder_error if flags.lean_decode else None, lr)
-        if flags.encoder_adversarial:
+        if flags.encoder_discriminator:
             if fake is None:
                 fake = nets.decoder.output(z)
             refake = nets.encoder.output(fake)
@@ -379,7 +353,7 @@ class AuthorModel:
         """The decoder's forward pass on z and its output error toward target x."""
         decoder_pass = self.nets.decoder.forward(z)
         out = decoder_pass[-1]
-        return decoder_pass, self._output_error(x - out, out, self.flags.decoder_adversarial, "d")
+        return decoder_pass, self._output_error(x - out, out, self.flags.decoder_discriminator, "d")
 
     def _output_error(self, base, out, adversarial: bool, discriminator: str):
         """(base + A) f'(u) at an output layer; base f'(u) + A without the derivative factor."""
@@ -481,14 +455,24 @@ class AuthorModel:
         return self.nets.decoder.output(z)
 
 
+def parameter_counts(model: str, n_pixels: int) -> dict[str, int]:
+    """Weights and biases per network (encoder, decoder, d, D) on the real layer sizes."""
+    nets = build_networks(n_pixels, models.get(model), np.float64, collapse=True)
+    found = {"encoder": nets.encoder, "decoder": nets.decoder,
+             "d": nets.decoder_discriminator, "D": nets.encoder_discriminator}
+    # Every weight and bias is a 3-vector: one scalar network per colour channel.
+    return {name: 3 * sum(a * b + b for a, b in zip(net.layer_sizes, net.layer_sizes[1:]))
+            for name, net in found.items() if net is not None}
+
+
 def channels_first(images, dtype):
     """(..., P, 3) -> (..., 3, P): the per-channel networks work one channel per row."""
     return np.ascontiguousarray(np.moveaxis(images, -1, -2), dtype=dtype)
 
 
 def train(images, model: str, lr: float, rng, options: dict) -> AuthorModel:
-    """One online pass over the images in order, one step per image (spec 5.3)."""
-    options = check_options(options)
+    """One online pass over the images in order, one step per image (spec 5.3). ``options``
+    are validated ones (:func:`check_options`, called once where a cell starts)."""
     trained = AuthorModel(model, images.shape[1], options, lr)
     if options["carried_state"]:
         carry_state(trained, images, rng)

@@ -80,7 +80,8 @@ import numpy as np
 import torch
 
 from ..layers import hidden_sizes
-from ..sweep import LATENT_DIM, MODELS
+from .. import models
+from ..sweep import LATENT_DIM
 from . import Diverged
 
 #: Probability clamp before a division (see module docstring, ``eps``).
@@ -111,18 +112,6 @@ CHOICES: dict[str, str] = {
     "randomness": "torch.Generator (CPU) seeded from rng.integers(2**63) for init+training "
     "and once per generate call; torch's global RNG untouched",
 }
-
-#: Which terms each model has (spec 5.3's table, read with section 6's mathematics).
-FLAGS: dict[str, dict[str, bool]] = {
-    "AVA1": dict(d=True, lean_decode=False, D=False, lean_encode=False),
-    "AVA2": dict(d=True, lean_decode=True, D=False, lean_encode=False),
-    "AVA3": dict(d=False, lean_decode=False, D=True, lean_encode=False),
-    "AVA4": dict(d=False, lean_decode=False, D=True, lean_encode=True),
-    "AVA5": dict(d=True, lean_decode=True, D=True, lean_encode=True),
-    "VAE": dict(d=False, lean_decode=False, D=False, lean_encode=False),
-    "GAN": dict(d=True, lean_decode=False, D=False, lean_encode=False),
-}
-assert set(FLAGS) == set(MODELS)
 
 DEFAULTS = {"dtype": "float64", "device": "cpu", "threads": 1,
             # Alternatives to two open choices, for the robustness study (avarep.robustness):
@@ -162,9 +151,7 @@ def check_options(options: dict) -> dict:
                 f"option 'device' is {device!r} but only {torch.cuda.device_count()} "
                 "CUDA device(s) are visible"
             )
-    threads = merged["threads"]
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"option 'threads' must be a positive integer, got {threads!r}")
+    threads = merged["threads"]  # validated by the registry (avarep.protocols.check_options)
     if merged["mu_output"] not in MU_OUTPUTS:
         raise ValueError(f"option 'mu_output' must be one of {', '.join(MU_OUTPUTS)}, "
                          f"got {merged['mu_output']!r}")
@@ -296,10 +283,8 @@ class PaperModel:
     mu_logistic: bool = False
 
     def __post_init__(self):
-        if self.model not in FLAGS:
-            raise ValueError(f"unknown model {self.model!r}; expected one of {', '.join(MODELS)}")
-        self.flags = FLAGS[self.model]
-        self.is_gan = self.model == "GAN"
+        self.flags = models.get(self.model)  # the model's parts (spec 5.3's table)
+        self.is_gan = self.flags.gan
         enc_hidden, dec_hidden = list(self.hidden), list(reversed(self.hidden))
         mk = lambda sizes, out: MLP(sizes, out, self.gen, self.dtype, self.device,  # noqa: E731
                                     self.init_scale, self.mu_logistic and out == "encoder")
@@ -308,8 +293,8 @@ class PaperModel:
             None if self.is_gan else mk([self.n_in, *enc_hidden, 2 * self.latent], "encoder")
         )
         self.decoder = mk([self.latent, *dec_hidden, self.n_in], "sigmoid")
-        self.d = mk([self.n_in, *enc_hidden, 1], "sigmoid") if self.flags["d"] else None
-        self.D = mk([self.latent, *dec_hidden, 1], "sigmoid") if self.flags["D"] else None
+        self.d = mk([self.n_in, *enc_hidden, 1], "sigmoid") if self.flags.decoder_discriminator else None
+        self.D = mk([self.latent, *dec_hidden, 1], "sigmoid") if self.flags.encoder_discriminator else None
         zero = torch.zeros((), dtype=torch.int64, device=self.device)
         self._clamped = {"probability": zero.clone(), "sigma2": zero.clone()}
         self._probabilities = 0  # how many discriminator probabilities went through the clamp
@@ -381,7 +366,7 @@ class PaperModel:
         acts, u, mu, s2 = self._encode(x)
         z = mu + torch.sqrt(s2) * r
         e_mu = -mu
-        if f["D"]:
+        if f.encoder_discriminator:
             xf = self.decoder(z)
             mu_f = self._encode(xf)[2]
             D0 = self.D(mu_f)
@@ -400,7 +385,7 @@ class PaperModel:
         z = mu + torch.sqrt(s2) * r
         acts, _, xf = self.decoder.forward(z)
         e = x - xf
-        if f["d"]:
+        if f.decoder_discriminator:
             d0 = self.d(xf)
             self._watch("d(x') in the decoder step", d0)
             e = e + self._adv(d0)
@@ -409,16 +394,16 @@ class PaperModel:
         self.decoder.update(acts, delta, lr)
         xf = None  # the decoder changed
         # ---- d
-        if f["d"]:
+        if f.decoder_discriminator:
             xf = self.decoder(z)
-            lean = (x - xf) * logistic_prime(xf) if f["lean_decode"] else None
+            lean = (x - xf) * logistic_prime(xf) if f.lean_decode else None
             self._train_disc(self.d, x, xf, lr, lean=lean, name="d")
         # ---- D (encoder already updated: mu is current)
-        if f["D"]:
+        if f.encoder_discriminator:
             if xf is None:
                 xf = self.decoder(z)
             mu_f = self._encode(xf)[2]
-            lean = (mu - mu_f) * self._mu_prime(mu_f) if f["lean_encode"] else None
+            lean = (mu - mu_f) * self._mu_prime(mu_f) if f.lean_encode else None
             self._train_disc(self.D, mu, mu_f, lr, lean=lean, name="D")
         self._check_pending()
         self.steps += 1
@@ -540,9 +525,17 @@ def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, chan
                       options.get("init_scale", 1.0), options.get("mu_output") == "logistic")
 
 
+def parameter_counts(model: str, n_pixels: int) -> dict[str, int]:
+    """Weights and biases per network (encoder, decoder, d, D) of an RGB model."""
+    options = check_options({"dtype": "float64", "device": "cpu", "threads": 1})
+    built = build(model, 3 * n_pixels, np.random.default_rng(0), options)
+    return {name: sum(int(p.numel()) for p in net.parameters())
+            for name, net in built.networks().items()}
+
+
 def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
-    """One online pass over ``images`` (N, P, 3) in order, one step per image, fixed ``lr``."""
-    options = check_options(dict(options))
+    """One online pass over ``images`` (N, P, 3) in order, one step per image, fixed ``lr``.
+    ``options`` are validated ones (:func:`check_options`, called once where a cell starts)."""
     torch.set_num_threads(options["threads"])
     images = np.asarray(images, dtype=np.float64)
     N, P, C = images.shape
