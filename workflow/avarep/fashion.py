@@ -127,7 +127,7 @@ def run_job(model, lr, seeds, splits, clf, features, budget, data_sha256, classi
               "status_counts": {s: sum(r["status"] == s for r in runs) for s in STATUSES},
               "settings_hash": settings_hash(settings), "settings": settings,
               "wall_seconds": round(time.perf_counter() - started, 3),
-              "device": budget["device"], "versions": versions("paper")}
+              "device": budget["device"], "versions": versions(fm.PROTOCOL)}
     record["record_sha256"] = _checksum(record)
     return record, sample
 

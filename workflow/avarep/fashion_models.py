@@ -33,6 +33,9 @@ from .layers import hidden_sizes
 from .protocols import Diverged
 from .protocols import paper
 
+#: The protocol whose equations the seven paper models follow (its registry entry's name).
+PROTOCOL = "paper"
+
 LATENT = 10
 PIXELS = fmnist.DATASET.width * fmnist.DATASET.height  # 784
 PAPER_MODELS = models.names()  # every model of the registry, trained by the paper protocol

@@ -11,12 +11,14 @@ rule robustness:
     input:
         expand(f"{RESULTS}/robustness/robustness.{{ext}}", ext=["csv", "md", "png"]),
         # Named so that a quarantined (corrupt) cell record is retrained by this target too.
-        [cell_records(run) for run in ["paper", *ROBUSTNESS_RUNS]],
+        [cell_records(run) for run in [ROBUSTNESS_PROTOCOL, *ROBUSTNESS_RUNS]],
 
 
 rule robustness_study:
     input:
-        runs=expand(f"{RESULTS}/{{run}}/bm.csv", run=["paper", *ROBUSTNESS_RUNS]),
+        runs=expand(
+            f"{RESULTS}/{{run}}/bm.csv", run=[ROBUSTNESS_PROTOCOL, *ROBUSTNESS_RUNS]
+        ),
     output:
         table=report(
             f"{RESULTS}/robustness/robustness.csv",
@@ -41,7 +43,7 @@ rule robustness_study:
         runtime=10,
     params:
         script=f"{SCRIPTS}/study.py",
-        runs=expand(f"{RESULTS}/{{run}}", run=["paper", *ROBUSTNESS_RUNS]),
+        runs=expand(f"{RESULTS}/{{run}}", run=[ROBUSTNESS_PROTOCOL, *ROBUSTNESS_RUNS]),
         outdir=lambda wildcards, output: Path(output.table).parent,
         seeds=config["robustness_seeds"],
     shell:
