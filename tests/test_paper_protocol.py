@@ -13,6 +13,8 @@ Two independent references check the hand-written back-propagation of ``protocol
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -438,3 +440,15 @@ def test_probabilities_are_clamped_into_the_stated_interval():
     # with a'(c) = c (1 - c) for the logistic written through its output: c = 1 - 1e-7
     adv = m._adv(torch.tensor([1.0], dtype=torch.float64))
     assert torch.isfinite(adv).all() and adv.item() == pytest.approx(1 - 1e-7, rel=1e-9)
+
+
+def test_the_open_choices_are_written_once_and_quoted_verbatim():
+    """CHOICES is the one text: the module docstring lists it, the README quotes it."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    quoted = readme.split("<!-- choices:start -->\n```text\n", 1)[1].split("\n```\n<!-- choices:end -->", 1)[0]
+    assert quoted == paper.choices_text()
+    assert paper.choices_text() in paper.__doc__
+    # The constants the code uses are the ones the text states.
+    assert float(re.search(r"eps = ([0-9.e-]+)", paper.CHOICES["eps"]).group(1)) == paper.EPS
+    stated = re.search(r"max\(sigma2, ([0-9.e-]+)\)", paper.CHOICES["sigma2_min"]).group(1)
+    assert float(stated) == paper.SIGMA2_MIN

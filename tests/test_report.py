@@ -16,7 +16,7 @@ import pytest
 from docutils.core import publish_parts
 from PIL import Image
 
-from avarep import report
+from avarep import benchtable, pages, report, samplegrid
 from test_workflow import TINY, snakemake
 
 BROWSER_FLAGS = [
@@ -45,12 +45,12 @@ def test_table_page_is_self_contained_with_the_csv_to_download(tmp_path):
     csv = tmp_path / "table1.csv"
     csv.write_text("table,lr,model,mean,sd,n_ok,n_diverged\n1,0.5,AVA1,0.2318,0.0003,5,0\n"
                    "1,0.5,GAN,0.2322,0.0002,5,0\n")
-    page = report.table_page(csv, "Table 1", "table12")
+    page = pages.table_page(csv, "Table 1", "table12")
     assert "0.2318 ± 0.0003" in page and "data:text/csv;base64," in page
     assert "http" not in page  # nothing fetched from elsewhere
     empty = tmp_path / "empty.csv"
     empty.write_text("\n")
-    assert "(no rows)" in report.table_page(empty, "Nothing")
+    assert "(no rows)" in pages.table_page(empty, "Nothing")
 
 
 def test_strip_tiles_are_the_top_left_and_bottom_left_frames(tmp_path):
@@ -59,10 +59,10 @@ def test_strip_tiles_are_the_top_left_and_bottom_left_frames(tmp_path):
     canvas[:h, :w] = 10
     canvas[h + 2:, :w] = 200
     Image.fromarray(canvas).save(tmp_path / "strip.png")
-    real, fake = report.strip_tiles(tmp_path / "strip.png", w, h)
+    real, fake = samplegrid.strip_tiles(tmp_path / "strip.png", w, h)
     assert real.shape == (h, w, 3) and (real == 10).all() and (fake == 200).all()
     with pytest.raises(ValueError):
-        report.strip_tiles(tmp_path / "strip.png", w, h + 1)
+        samplegrid.strip_tiles(tmp_path / "strip.png", w, h + 1)
 
 
 def test_benchmarks_are_summed_per_rule_and_protocol(tmp_path):
@@ -80,7 +80,7 @@ def test_benchmarks_are_summed_per_rule_and_protocol(tmp_path):
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        table = report.benchmarks_table(paths)
+        table = benchtable.benchmarks_table(paths)
     finally:
         os.chdir(cwd)
     rows = {(r["rule"], r["protocol"]): r for r in table.to_dict("records")}

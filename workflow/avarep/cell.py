@@ -148,7 +148,6 @@ def run_cell(
     ``threads`` travel inside them."""
     options = {"device": "cpu", "threads": 1, **options}
     validated = protocols.check_options(protocol, options)
-    module = protocols.load(protocol)
     settings = {
         "dataset": dataset,
         "data_sha256": data_sha256,
@@ -161,41 +160,52 @@ def run_cell(
         "code": __version__,
     }
     started = time.perf_counter()
+    runs, sample = train_seeds(images, protocols.load(protocol), settings, progress)
+    record = cell_record(settings, runs, execution={
+        "wall_seconds": round(time.perf_counter() - started, 6),
+        "threads": options["threads"],
+        "device": options["device"],
+    })
+    return record, sample
+
+
+def train_seeds(images, module, settings: dict, progress=None) -> tuple[list[dict], object]:
+    """Every seed of a cell, in order; the strip shows the first ok seed's images, else the
+    first finite (unstable) seed's."""
+    seeds = settings["seeds"]
     runs, sample, sample_ok = [], None, False
     for seed in seeds:
-        # The strip shows the first ok seed's images, else the first finite (unstable) seed's.
-        run, generated = run_seed(images, module, model, lr, seed, validated, not sample_ok)
+        run, generated = run_seed(images, module, settings["model"], settings["lr"], seed,
+                                  settings["options"], not sample_ok)
         runs.append(run)
         if generated is not None and (sample is None or run["status"] == "ok"):
             sample, sample_ok = generated, run["status"] == "ok"
         if progress is not None:
             progress(run, len(runs), len(seeds))
+    return runs, sample
+
+
+def cell_record(settings: dict, runs: list[dict], execution: dict) -> dict:
+    """The record (format 2) of a trained cell, checksummed."""
     mean, sd, n_ok = summarise(runs)
-    counts = {status: sum(r["status"] == status for r in runs) for status in STATUSES}
     record = {
         "format": FORMAT,
-        "dataset": dataset,
-        "protocol": protocol,
-        "model": model,
-        "lr": float(lr),
-        "seeds": [int(s) for s in seeds],
+        **{key: settings[key] for key in ("dataset", "protocol", "model", "lr", "seeds")},
         "runs": runs,
         "bm_mean": mean,
         "bm_sd": sd,
         "n_ok": n_ok,
-        "status_counts": counts,
+        "status_counts": {status: sum(r["status"] == status for r in runs) for status in STATUSES},
         "health_rule": RULE_NAME,
-        "options": validated,
+        "options": settings["options"],
         "settings_hash": settings_hash(settings),
         "settings": settings,
-        "wall_seconds": round(time.perf_counter() - started, 6),
-        "threads": options["threads"],
-        "device": options["device"],
-        "versions": versions(protocol),
+        **execution,
+        "versions": versions(settings["protocol"]),
         "provenance": provenance.for_cell(),  # not hashed: a commit alone must not retrain
     }
     record["record_sha256"] = _checksum(record)
-    return record, sample
+    return record
 
 
 def write_record(path: str | os.PathLike, record: dict) -> None:

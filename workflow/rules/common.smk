@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from avarep import protocols
+from avarep import paths, protocols
 from avarep.config import ConfigError, coerce_command_line, validate, validate_keys
 from avarep.readings import PROTOCOL as FIDELITY_PROTOCOL
 from avarep.readings import READINGS
@@ -164,9 +164,7 @@ check_data_dir()
 
 
 def cell_records(protocol):
-    return expand(
-        f"{RESULTS}/{protocol}/cells/{{model}}/lr{{lr}}.json", model=MODELS, lr=LRS
-    )
+    return paths.cell_records(RESULTS, protocol, MODELS, LRS)
 
 
 def run_protocol(run):
@@ -253,39 +251,8 @@ def protocol_options(protocol):
     return json.dumps({**options, "device": cell_device(protocol)}, sort_keys=True)
 
 
-def aggregate_outputs(protocol):
-    base = f"{RESULTS}/{protocol}"
-    return [
-        f"{base}/bm.csv",
-        *expand(f"{base}/table{{n}}.{{ext}}", n=[1, 2, 3], ext=["csv", "md"]),
-        f"{base}/figure5.png",
-        f"{base}/figure5.pdf",
-        *expand(f"{base}/stability.{{ext}}", ext=["csv", "md"]),
-        f"{base}/figures/stability.png",
-        *expand(f"{base}/figures/bm_vs_lr_{{model}}.png", model=MODELS),
-    ]
-
-
-COMPARE_FILES = ["compare.csv", "compare.png", "summary.md"]
-CHECK_FILES = [
-    "cells.csv",
-    "table3.csv",
-    "claims.csv",
-    "verdicts.csv",
-    "equivalence.csv",
-    "sensitivity.csv",
-    "summary.md",
-]
-
-
 def final_outputs():
-    outputs = []
-    for protocol in PROTOCOLS:
-        outputs += aggregate_outputs(protocol)
-        outputs += [f"{RESULTS}/{protocol}/check/{name}" for name in CHECK_FILES]
-    if len(PROTOCOLS) > 1:
-        outputs += [f"{RESULTS}/compare/{name}" for name in COMPARE_FILES]
-    return outputs
+    return paths.final_outputs(RESULTS, PROTOCOLS, MODELS)
 
 
 # Rule entry points, by absolute path so that --directory elsewhere works.

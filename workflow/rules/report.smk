@@ -11,10 +11,8 @@ localrules:
     report_summary,
 
 
-from avarep import reportfiles
-
 REPORT = f"{RESULTS}/report"
-REPORT_OUTPUTS = reportfiles.outputs(RESULTS, PROTOCOLS)
+REPORT_OUTPUTS = paths.report_outputs(RESULTS, PROTOCOLS)
 
 
 rule report_tables:
@@ -85,12 +83,9 @@ rule report_tables:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/report.py",
-        tables=lambda wildcards, input, output: reportfiles.table_args(
-            input, output, reportfiles.PROTOCOL_TABLES, wildcards.protocol
-        ),
-    shell:
-        "python {params.script:q} tables {params.tables} > {log:q} 2>&1"
+        pages="protocol",
+    script:
+        "../scripts/report_tables.py"
 
 
 rule report_compare_table:
@@ -112,12 +107,9 @@ rule report_compare_table:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/report.py",
-        tables=lambda wildcards, input, output: reportfiles.table_args(
-            input, output, reportfiles.COMPARE_TABLES
-        ),
-    shell:
-        "python {params.script:q} tables {params.tables} > {log:q} 2>&1"
+        pages="compare",
+    script:
+        "../scripts/report_tables.py"
 
 
 rule samples_grid:
@@ -144,21 +136,18 @@ rule samples_grid:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/report.py",
-        models=" ".join(MODELS),
+        models=MODELS,
         title=lambda wildcards: (
             f"Generated samples, protocol {wildcards.protocol}: the first generation of"
             " each cell for the first frame (BM = mean over seeds)"
         ),
-    shell:
-        "python {params.script:q} grid --manifest {input.manifest:q}"
-        " --records {input.records:q} --strips {input.strips:q} --models {params.models}"
-        " --out {output.grid:q} --title {params.title:q} > {log:q} 2>&1"
+    script:
+        "../scripts/samples_grid.py"
 
 
 rule benchmarks_summary:
     input:
-        reportfiles.benchmark_files(RESULTS, PROTOCOLS, MODELS, LRS),
+        paths.benchmark_files(RESULTS, PROTOCOLS, MODELS, LRS),
     output:
         csv=f"{RESULTS}/benchmarks_summary.csv",
         html=report(
@@ -174,16 +163,13 @@ rule benchmarks_summary:
     resources:
         mem_mb=1000,
         runtime=10,
-    params:
-        script=f"{SCRIPTS}/report.py",
-    shell:
-        "python {params.script:q} benchmarks --tsv {input:q}"
-        " --csv {output.csv:q} --html {output.html:q} > {log:q} 2>&1"
+    script:
+        "../scripts/benchmarks_summary.py"
 
 
 rule report_summary:
     input:
-        **reportfiles.summary_inputs(RESULTS, PROTOCOLS),
+        **paths.summary_inputs(RESULTS, PROTOCOLS),
     output:
         rst=f"{REPORT}/reproducibility_summary.rst",
         md=f"{REPORT}/reproducibility_summary.md",
@@ -201,11 +187,7 @@ rule report_summary:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/report.py",
         dataset=DATASET,
-        inputs=lambda wildcards, input: reportfiles.summary_args(input, PROTOCOLS),
-    shell:
-        "python {params.script:q} summary --dataset {params.dataset:q}"
-        " --manifest {input.manifest:q} {params.inputs}"
-        " --benchmarks {input.benchmarks:q}"
-        " --rst {output.rst:q} --md {output.md:q} --html {output.html:q} > {log:q} 2>&1"
+        protocols=PROTOCOLS,
+    script:
+        "../scripts/report_summary.py"

@@ -128,12 +128,9 @@ rule fidelity_table_page:
         mem_mb=1000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/report.py",
-        tables=lambda wildcards, input, output: reportfiles.table_args(
-            input, output, reportfiles.FIDELITY_TABLES
-        ),
-    shell:
-        "python {params.script:q} tables {params.tables} > {log:q} 2>&1"
+        pages="fidelity",
+    script:
+        "../scripts/report_tables.py"
 
 
 # The README's figures, copied over the committed ones in results/readme/ (tracked files):

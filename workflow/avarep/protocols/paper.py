@@ -10,64 +10,8 @@ tensor plus a separate ``sub_``.
 
 Choices the paper leaves open
 =============================
-Every choice below is made here and nowhere else; :data:`CHOICES` holds the same text so the
-README can quote it.
-
-* ``input_layout``: an image (P, 3) enters a network as 3P values, **interleaved**
-  (r0, g0, b0, r1, g1, b1, ...), i.e. the row-major (P, 3) array flattened; decoder outputs
-  are read back the same way.
-* ``hidden_sizes``: spec 5.1's rule applied to the *per-pixel* counts, hidden(P, n) from
-  :func:`avarep.layers.hidden_sizes` (not hidden(3P, n)): encoder 3P -> hidden(P, n) ->
-  (mu: n, sigma2: n); decoder n -> reversed -> 3P; d: 3P -> encoder's hidden -> 1;
-  D: n -> decoder's hidden -> 1. 100x64: encoder 19200->100->20, decoder 10->100->19200,
-  d 19200->100->1, D 10->100->1; GAN generator 10->100->19200, discriminator 19200->100->1.
-* ``init``: torch's ``nn.Linear`` default, drawn from the cell's seed: weights and biases
-  U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in float64 (then cast to the working dtype) from
-  a ``torch.Generator`` seeded by ``rng.integers(2**63)``.
-* ``activations``: logistic sigmoid on hidden layers, decoder/generator output and both
-  discriminator outputs; mu linear (so a_f' = 1 at the mu outputs, also in lean encode);
-  sigma2 = softplus(u) = log(1 + e^u) (computed as logaddexp(u, 0)), a_f' = sigmoid(u).
-  a'(y) for a logistic output y is y(1 - y) ("derivative at the neuron's output value").
-* ``error_injection``: for the encoder and decoder the spec gives an error e *without* the
-  derivative factor (its delta is e * a'): e is injected on the output y and the a' factor
-  comes from back-propagation. For d and D the spec's output errors
-  a'(d(x))/d(x), -a'(d(x'))/(1-d(x')) and the lean terms a_d'(d0)*Sum... already *contain*
-  the derivative factor (they are d/du of log d(x), log(1 - d(x')), i.e. deltas at the
-  output neuron's net input); they are injected at the net input, not multiplied by a' again.
-* ``step_order``: per image: encoder, decoder, d, D (Gauss-Seidel: each player uses the
-  others' current, i.e. already-updated-this-step, parameters).
-  - encoder: mu(x), sigma2(x) from the current encoder; with D, D0 = D(mu(x')) with
-    x' = g(z) (current decoder) and z = mu(x) + sqrt(sigma2(x)) r from the same forward pass.
-  - decoder: z = mu(x) + sqrt(sigma2(x)) r from the **updated** encoder (re-encoded), with the
-    **same r** as the encoder step (one r ~ N(0, I_n) per image); x' = g(z) and d0 = d(x')
-    with the current (not yet updated) d.
-  - d: x' = g(z) from the **updated** decoder (same z); real pass on x, fake pass on x'; the
-    lean term uses this x' and d0 = d(x') of this fake pass.
-  - D: mu(x) from the updated encoder (real), mu(x') by re-encoding the x' of the updated
-    decoder (fake); the lean term uses these and D0 = D(mu(x')) of this fake pass.
-  - GAN: one z ~ N(0, I_n) per image; generator step (x' = g(z), d0 = d(x') with the
-    current d), then d step on x vs g(z) from the updated generator (same z).
-  Real and fake passes of d (or D) are computed as one batch of two and their two
-  parameter updates are summed (each back-propagated through its own pass).
-* ``eps``: probabilities p of d and D are clamped into [eps, 1 - eps] before any division
-  a'(p)/p or a'(p)/(1 - p) (and a' is then taken at the clamped p), eps = 1e-7 (both dtypes).
-  Lean terms, which divide by nothing, use the unclamped p.
-* ``sigma2_min``: 1/sigma2 in the sigma2 error uses max(sigma2, 1e-12); sqrt(sigma2) in z uses
-  sigma2 as it is (softplus >= 0).
-* ``divergence``: any non-finite output, error or (at the end) parameter raises
-  :class:`~avarep.protocols.Diverged`; so does a non-finite generated image.
-* ``generation``: for test image i, encode x_i with the trained encoder and decode
-  z = mu(x_i) + sqrt(sigma2(x_i)) r for k fresh r; GAN: z ~ N(0, I_n). No retraining.
-* ``minibatches`` (the Fashion-MNIST study, :mod:`avarep.fashion`): images of C channels
-  enter as CP values (channel-interleaved as above) with hidden(P, n); a step takes B images,
-  computes every per-example output error of section 6 row by row and moves each network by
-  the **minibatch mean** of the per-example steps (the summed update times gamma / B). Each
-  player's step still follows the order encoder, decoder, d, D. B = 1 and C = 3 is exactly
-  the main grid's online step (``tests/test_paper_minibatch.py`` pins it to 1e-12 against
-  the code before the generalisation).
-* ``randomness``: a fresh ``torch.Generator`` (CPU, also for CUDA runs, so results do not
-  depend on the device's RNG) seeded from ``rng.integers(2**63)`` once for initialisation +
-  training and once per ``generate`` call; torch's global RNG is never used.
+Every choice is made in :data:`CHOICES` below and nowhere else: this docstring lists them
+from it, and the README quotes it (``tests/test_paper_protocol.py`` checks both).
 """
 
 from __future__ import annotations
@@ -90,28 +34,95 @@ EPS = 1e-7
 SIGMA2_MIN = 1e-12
 
 CHOICES: dict[str, str] = {
-    "input_layout": "interleaved: (P, 3) row-major flattened to 3P = r0,g0,b0,r1,g1,b1,...",
-    "hidden_sizes": "spec 5.1 rule on per-pixel counts: hidden(P, n); decoder reversed; "
-    "d uses the encoder's hidden, D the decoder's (100x64: 19200->100->20, 10->100->19200, "
-    "19200->100->1, 10->100->1)",
-    "init": "torch nn.Linear default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and "
-    "biases, drawn in float64 from a torch.Generator seeded by rng.integers(2**63)",
-    "activations": "sigmoid on hidden layers, decoder output, d and D outputs; mu linear; "
-    "sigma2 softplus; a'(y) = y(1-y) for a logistic output y",
-    "error_injection": "encoder/decoder errors are injected on the output and multiplied by "
-    "a' through back-propagation; the d/D errors (a'(p)/p, -a'(p)/(1-p), lean terms) already "
-    "contain a' and are injected at the output neuron's net input",
-    "step_order": "encoder, decoder, d, D per image, each using the others' current "
-    "(already updated) parameters; one r per image shared by the encoder and decoder steps; "
-    "decoder z from the updated encoder; d and D fakes from the updated decoder",
-    "gan_step": "one z ~ N(0, I) per image; generator trained only by a_d'(d0)/(1-d0) with "
-    "d0 = d(g(z)); then d on x vs g(z) from the updated generator",
-    "eps": f"probabilities clamped into [{EPS}, 1-{EPS}] before a'(p)/p or a'(p)/(1-p)",
-    "sigma2_min": f"1/sigma2 uses max(sigma2, {SIGMA2_MIN})",
-    "generation": "encode the test image, z = mu + sqrt(sigma2) r for k fresh r; GAN z ~ N(0,I)",
-    "randomness": "torch.Generator (CPU) seeded from rng.integers(2**63) for init+training "
-    "and once per generate call; torch's global RNG untouched",
+    "input_layout": (
+        'an image (P, 3) enters a network as 3P values, **interleaved**\n'
+        '(r0, g0, b0, r1, g1, b1, ...), i.e. the row-major (P, 3) array flattened; decoder outputs\n'
+        'are read back the same way.'
+    ),
+    "hidden_sizes": (
+        "spec 5.1's rule applied to the *per-pixel* counts, hidden(P, n) from\n"
+        ':func:`avarep.layers.hidden_sizes` (not hidden(3P, n)): encoder 3P -> hidden(P, n) ->\n'
+        "(mu: n, sigma2: n); decoder n -> reversed -> 3P; d: 3P -> encoder's hidden -> 1;\n"
+        "D: n -> decoder's hidden -> 1. 100x64: encoder 19200->100->20, decoder 10->100->19200,\n"
+        'd 19200->100->1, D 10->100->1; GAN generator 10->100->19200, discriminator 19200->100->1.'
+    ),
+    "init": (
+        "torch's ``nn.Linear`` default, drawn from the cell's seed: weights and biases\n"
+        'U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn in float64 (then cast to the working dtype) from\n'
+        'a ``torch.Generator`` seeded by ``rng.integers(2**63)``.'
+    ),
+    "activations": (
+        'logistic sigmoid on hidden layers, decoder/generator output and both\n'
+        "discriminator outputs; mu linear (so a_f' = 1 at the mu outputs, also in lean encode);\n"
+        "sigma2 = softplus(u) = log(1 + e^u) (computed as logaddexp(u, 0)), a_f' = sigmoid(u).\n"
+        'a\'(y) for a logistic output y is y(1 - y) ("derivative at the neuron\'s output value").'
+    ),
+    "error_injection": (
+        'for the encoder and decoder the spec gives an error e *without* the\n'
+        "derivative factor (its delta is e * a'): e is injected on the output y and the a' factor\n"
+        "comes from back-propagation. For d and D the spec's output errors\n"
+        "a'(d(x))/d(x), -a'(d(x'))/(1-d(x')) and the lean terms a_d'(d0)*Sum... already *contain*\n"
+        "the derivative factor (they are d/du of log d(x), log(1 - d(x')), i.e. deltas at the\n"
+        "output neuron's net input); they are injected at the net input, not multiplied by a' again."
+    ),
+    "step_order": (
+        'per image: encoder, decoder, d, D (Gauss-Seidel: each player uses the\n'
+        "others' current, i.e. already-updated-this-step, parameters).\n"
+        "- encoder: mu(x), sigma2(x) from the current encoder; with D, D0 = D(mu(x')) with\n"
+        "  x' = g(z) (current decoder) and z = mu(x) + sqrt(sigma2(x)) r from the same forward pass.\n"
+        '- decoder: z = mu(x) + sqrt(sigma2(x)) r from the **updated** encoder (re-encoded), with the\n'
+        "  **same r** as the encoder step (one r ~ N(0, I_n) per image); x' = g(z) and d0 = d(x')\n"
+        '  with the current (not yet updated) d.\n'
+        "- d: x' = g(z) from the **updated** decoder (same z); real pass on x, fake pass on x'; the\n"
+        "  lean term uses this x' and d0 = d(x') of this fake pass.\n"
+        "- D: mu(x) from the updated encoder (real), mu(x') by re-encoding the x' of the updated\n"
+        "  decoder (fake); the lean term uses these and D0 = D(mu(x')) of this fake pass.\n"
+        "- GAN: one z ~ N(0, I_n) per image; generator step (x' = g(z), d0 = d(x') with the\n"
+        '  current d), then d step on x vs g(z) from the updated generator (same z).\n'
+        'Real and fake passes of d (or D) are computed as one batch of two and their two\n'
+        'parameter updates are summed (each back-propagated through its own pass).'
+    ),
+    "eps": (
+        'probabilities p of d and D are clamped into [eps, 1 - eps] before any division\n'
+        "a'(p)/p or a'(p)/(1 - p) (and a' is then taken at the clamped p), eps = 1e-7 (both dtypes).\n"
+        'Lean terms, which divide by nothing, use the unclamped p.'
+    ),
+    "sigma2_min": (
+        '1/sigma2 in the sigma2 error uses max(sigma2, 1e-12); sqrt(sigma2) in z uses\n'
+        'sigma2 as it is (softplus >= 0).'
+    ),
+    "divergence": (
+        'any non-finite output, error or (at the end) parameter raises\n'
+        ':class:`~avarep.protocols.Diverged`; so does a non-finite generated image.'
+    ),
+    "generation": (
+        'for test image i, encode x_i with the trained encoder and decode\n'
+        'z = mu(x_i) + sqrt(sigma2(x_i)) r for k fresh r; GAN: z ~ N(0, I_n). No retraining.'
+    ),
+    "minibatches": (
+        '(the Fashion-MNIST study, :mod:`avarep.fashion`): images of C channels\n'
+        'enter as CP values (channel-interleaved as above) with hidden(P, n); a step takes B images,\n'
+        'computes every per-example output error of section 6 row by row and moves each network by\n'
+        'the **minibatch mean** of the per-example steps (the summed update times gamma / B). Each\n'
+        "player's step still follows the order encoder, decoder, d, D. B = 1 and C = 3 is exactly\n"
+        "the main grid's online step (``tests/test_paper_minibatch.py`` pins it to 1e-12 against\n"
+        'the code before the generalisation).'
+    ),
+    "randomness": (
+        'a fresh ``torch.Generator`` (CPU, also for CUDA runs, so results do not\n'
+        "depend on the device's RNG) seeded from ``rng.integers(2**63)`` once for initialisation +\n"
+        "training and once per ``generate`` call; torch's global RNG is never used."
+    ),
 }
+
+
+def choices_text(bullet: str = "*") -> str:
+    """The open choices as a bullet list (the module docstring and the README quote it)."""
+    return "\n".join(f"{bullet} ``{key}``: " + text.replace("\n", "\n  ")
+                     for key, text in CHOICES.items())
+
+
+__doc__ += "\n" + choices_text() + "\n"
 
 DEFAULTS = {"dtype": "float64", "device": "cpu", "threads": 1,
             # Alternatives to two open choices, for the robustness study (avarep.robustness):

@@ -1,14 +1,51 @@
-"""Paths and command-line pieces of the report's rules (workflow/rules/report.smk).
+"""One home for the pipeline's output lists: what `rule all` asks for, per stage.
 
-Kept out of the .smk file so that it holds rules only (snakemake --lint).
+The rules name their own outputs (Snakemake's way); the lists of files a target needs --
+a protocol's aggregate and check outputs, the comparison, the report's pages -- live here, so
+the rules files hold rules only (snakemake --lint) and a new output is listed once.
 """
 
 from __future__ import annotations
 
-import shlex
-from typing import Mapping, Sequence
+from typing import Sequence
 
-#: The table pages of one protocol: output key -> (page name, title, layout).
+#: The check's outputs of one protocol, under <results>/<protocol>/check/.
+CHECK_FILES = ("cells.csv", "table3.csv", "claims.csv", "verdicts.csv", "equivalence.csv",
+               "sensitivity.csv", "summary.md")
+#: The comparison's outputs, under <results>/compare/.
+COMPARE_FILES = ("compare.csv", "compare.png", "summary.md")
+
+
+def cell_records(results: str, run: str, models: Sequence[str], lrs: Sequence[str]) -> list[str]:
+    return [f"{results}/{run}/cells/{m}/lr{lr}.json" for m in models for lr in lrs]
+
+
+def aggregate_outputs(results: str, run: str, models: Sequence[str]) -> list[str]:
+    base = f"{results}/{run}"
+    return [
+        f"{base}/bm.csv",
+        *[f"{base}/table{n}.{ext}" for n in (1, 2, 3) for ext in ("csv", "md")],
+        f"{base}/figure5.png",
+        f"{base}/figure5.pdf",
+        *[f"{base}/stability.{ext}" for ext in ("csv", "md")],
+        f"{base}/figures/stability.png",
+        *[f"{base}/figures/bm_vs_lr_{m}.png" for m in models],
+    ]
+
+
+def final_outputs(results: str, protocols: Sequence[str], models: Sequence[str]) -> list[str]:
+    """The main grid's outputs: each protocol's aggregate and check, and the comparison."""
+    outputs = []
+    for protocol in protocols:
+        outputs += aggregate_outputs(results, protocol, models)
+        outputs += [f"{results}/{protocol}/check/{name}" for name in CHECK_FILES]
+    if len(protocols) > 1:
+        outputs += [f"{results}/compare/{name}" for name in COMPARE_FILES]
+    return outputs
+
+
+#: The report's table pages. Per kind, output key -> (page name, title, layout); "{p}" in a
+#: title is the protocol.
 PROTOCOL_TABLES = {
     "table1": ("table1", "Table 1 ({p}): BM, mean ± SD over seeds", "table12"),
     "table2": ("table2", "Table 2 ({p}): BM, mean ± SD over seeds", "table12"),
@@ -22,15 +59,7 @@ PROTOCOL_TABLES = {
 }
 COMPARE_TABLES = {"table": ("compare", "Author vs paper vs published: every cell", "long")}
 FIDELITY_TABLES = {"table": ("fidelity", "Fidelity study: each reading of the author's code", "long")}
-
-
-def table_args(input, output, tables: Mapping[str, tuple], protocol: str = "") -> str:
-    """--table CSV HTML TITLE LAYOUT per output, paired with the input of the same name."""
-    return " ".join(
-        "--table " + " ".join(shlex.quote(str(part)) for part in (
-            input[key], output[key], tables[key][1].format(p=protocol), tables[key][2]))
-        for key in output.keys()
-    )
+TABLE_PAGES = {"protocol": PROTOCOL_TABLES, "compare": COMPARE_TABLES, "fidelity": FIDELITY_TABLES}
 
 
 def benchmark_files(results: str, protocols: Sequence[str], models: Sequence[str],
@@ -62,17 +91,7 @@ def summary_inputs(results: str, protocols: Sequence[str]) -> dict[str, str]:
     return inputs
 
 
-def summary_args(input, protocols: Sequence[str]) -> str:
-    """--protocol NAME BM CELLS TABLE3 CLAIMS VERDICTS FIGURE5 per protocol, --compare if any."""
-    order = ["bm", "cells", "table3", "claims", "verdicts", "figure5"]
-    args = [f"--protocol {p} " + " ".join(shlex.quote(str(input[f"{p}_{k}"])) for k in order)
-            for p in protocols]
-    if "compare" in input.keys():
-        args.append(f"--compare {shlex.quote(str(input['compare']))}")
-    return " ".join(args)
-
-
-def outputs(results: str, protocols: Sequence[str]) -> list[str]:
+def report_outputs(results: str, protocols: Sequence[str]) -> list[str]:
     """The report's own outputs, for `rule all` (--report needs them to exist)."""
     report = f"{results}/report"
     files = [f"{report}/reproducibility_summary.{ext}" for ext in ("rst", "md", "html")]
