@@ -107,12 +107,16 @@ def test_a_throwaway_model_runs_the_grid_after_one_registry_line(tmp_path, synth
     repo = workflow_copy_with_throwaway_model(tmp_path)
     work = tmp_path / "work"
     grid = ["dataset=synthetic", "models=[AVA9,VAE]", "learning_rates=[0.5]", "seeds=[0,1]"]
-    targets = [f"results/synthetic/{p}/bm.csv" for p in ("author", "paper")]
+    # bm.csv of both protocols, and the report's front page (a `script:` rule, so the copied
+    # package must win over the installed one there too).
+    summary = "results/synthetic/report/reproducibility_summary.md"
+    targets = [f"results/synthetic/{p}/bm.csv" for p in ("author", "paper")] + [summary]
     done = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory",
          str(work), "--cores", "2", "--config", *grid, "--", *targets],
         capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "AVA9" in (work / summary).read_text()
 
     # In this process the same model exists only if registered here: the subprocess's numbers
     # came from the copied registry line and nothing else.
@@ -277,3 +281,19 @@ def test_the_registered_frame_sizes_are_the_files_sizes():
         with Image.open(sorted(folder.glob("*.png"))[0]) as image:
             assert image.size == (entry.width, entry.height)
         assert len(list(folder.glob("*.png"))) == len(entry.pinned_sums())
+
+
+def test_rule_scripts_import_the_package_beside_them_first(tmp_path):
+    """A `script:` job's sys.path already holds workflow/ (late) and an installed copy of
+    avarep may come first (an editable install of another checkout): _bootstrap must move
+    the package beside the scripts to the front, or a copied workflow runs the wrong code."""
+    other = tmp_path / "elsewhere" / "avarep"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("WRONG = True\n")
+    scripts, workflow = REPO / "workflow" / "scripts", REPO / "workflow"
+    code = (f"import sys; sys.path.insert(0, {str(other.parent)!r}); "
+            f"sys.path += [{str(scripts)!r}, {str(workflow)!r}]; "
+            "import _bootstrap, avarep; print(avarep.__file__)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()) == workflow / "avarep" / "__init__.py"

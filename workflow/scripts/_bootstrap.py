@@ -1,8 +1,10 @@
-"""Make ``import avarep`` work from a rule's script whether or not the package is installed."""
+"""Make ``import avarep`` find the package beside this script, first: ahead of an installed
+copy (an editable install of another checkout) and of Snakemake's own search paths."""
 
 import sys
 from pathlib import Path
 
-WORKFLOW_DIR = Path(__file__).resolve().parents[1]
-if str(WORKFLOW_DIR) not in sys.path:
-    sys.path.insert(0, str(WORKFLOW_DIR))
+WORKFLOW_DIR = str(Path(__file__).resolve().parents[1])
+if WORKFLOW_DIR in sys.path:
+    sys.path.remove(WORKFLOW_DIR)
+sys.path.insert(0, WORKFLOW_DIR)
