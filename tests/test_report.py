@@ -168,3 +168,9 @@ def test_report_renders_in_a_browser(tmp_path, protocols):
     with Image.open(shot) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 50, "the screenshot is (nearly) one colour"
+
+
+def test_a_tile_of_a_cell_without_ok_seeds_says_so_not_diverged():
+    assert samplegrid.tile_label({"bm_mean": 0.21234, "n_ok": 3}) == ("BM 0.2123", "black")
+    # every seed unstable (bm kept, never used): not "diverged"
+    assert samplegrid.tile_label({"bm_mean": None, "n_ok": 0})[0] == "no ok seed"

@@ -87,9 +87,14 @@ def _generated_tile(ax, cell: dict | None, size: tuple[int, int]) -> None:
         return
     _, fake = strip_tiles(cell["strip"], *size)
     ax.imshow(fake, interpolation="nearest")
+    label, col = tile_label(cell)
+    ax.set_xlabel(label, fontsize=7, color=col, labelpad=1.5)
+
+
+def tile_label(cell: dict) -> tuple[str, str]:
+    """A tile's caption: the mean BM over ok seeds, or that no seed was ok (the tile then
+    shows an unstable seed's images, or none if every seed diverged)."""
     bm = cell.get("bm_mean")
     if bm is None or (isinstance(bm, float) and math.isnan(bm)) or not cell.get("n_ok"):
-        label, col = "diverged", "red"
-    else:
-        label, col = f"BM {bm:.4f}", "black"
-    ax.set_xlabel(label, fontsize=7, color=col, labelpad=1.5)
+        return "no ok seed", "red"
+    return f"BM {bm:.4f}", "black"
