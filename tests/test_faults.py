@@ -260,18 +260,41 @@ def test_writes_that_fit_succeed(tmp_path, manifest):
 
 def test_benchmark_appends_one_history_line_per_run(tmp_path):
     command = [sys.executable, SCRIPTS / "benchmark.py", "--data-dir", SHARED_DATA / "orbit-100x64",
-               "--seeds", "1", "--out", tmp_path]
+               "--seeds", "1", "--paper-seeds", "1", "--bandwidth-mb", "64", "--startup-repeats", "1",
+               "--out", tmp_path]
     for _ in range(2):
         subprocess.run(command, check=True, capture_output=True, cwd=tmp_path)
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert len(lines) == 3
     rows = list(csv.DictReader(lines))
-    assert list(rows[0]) == ["when", "machine", "mean_cell_seconds", "full_wall_seconds",
-                             "jobs_per_minute", "peak_rss_mb"]
+    assert list(rows[0])[:6] == OLD_HISTORY_COLUMNS  # older files stay readable
     for row in rows:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row["when"])
         assert float(row["mean_cell_seconds"]) > 0 and float(row["peak_rss_mb"]) > 0
-        assert row["full_wall_seconds"] == row["jobs_per_minute"] == ""  # no --full
+        assert row["full_wall_seconds"] == row["jobs_per_minute"] == row["full_protocols"] == ""
+        for protocol in ("author", "paper"):
+            for key in ("seconds_per_seed", "limit_seconds_per_seed", "startup_seconds"):
+                assert float(row[f"{protocol}_{key}"]) > 0
+
+
+OLD_HISTORY_COLUMNS = ["when", "machine", "mean_cell_seconds", "full_wall_seconds",
+                       "jobs_per_minute", "peak_rss_mb"]
+
+
+def test_a_history_of_the_old_format_gains_columns_and_keeps_its_rows(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import benchmark
+
+    history = tmp_path / "history.csv"
+    history.write_text(",".join(OLD_HISTORY_COLUMNS) + "\n2025-01-02T03:04:05,old,0.7,457.0,35.0,300\n")
+    benchmark.append_history(history, {"when": "2026-01-01T00:00:00", "machine": "new",
+                                       "mean_cell_seconds": "0.5", "author_seconds_per_seed": "0.1"})
+    rows = list(csv.DictReader(history.read_text().splitlines()))
+    assert list(rows[0]) == benchmark.HISTORY_COLUMNS
+    assert [rows[0][c] for c in OLD_HISTORY_COLUMNS] == ["2025-01-02T03:04:05", "old", "0.7",
+                                                        "457.0", "35.0", "300"]
+    assert rows[0]["author_seconds_per_seed"] == "" and rows[1]["author_seconds_per_seed"] == "0.1"
+    assert rows[1]["machine"] == "new" and rows[1]["full_wall_seconds"] == ""
 
 
 # --- errors a user must see on the terminal, in one line -------------------------------------

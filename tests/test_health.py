@@ -42,6 +42,20 @@ def test_saturated_share_by_hand():
     assert math.isnan(health.saturated_share(np.array([])))
 
 
+def test_saturated_share_across_chunks_of_a_transposed_view():
+    """Counted chunk by chunk in memory order: every pinned value counts once, wherever it
+    lies, as in a plain count over the values in their logical order."""
+    chunk = health.SATURATION_CHUNK
+    flat = np.full(2 * chunk + 7, 0.5)
+    pinned = [0, chunk - 1, chunk, chunk + 1, 2 * chunk + 6]  # edges of the chunks
+    flat[pinned] = [0.0, 1.0, 2e-7, 1 - 2e-7, 1.0]
+    stored = flat.reshape(3, -1)  # generated images arrive as a transposed view
+    view = np.moveaxis(stored, 0, -1)
+    assert health.saturated_share(view) == 5 / flat.size
+    plain = sum(1 for v in view.ravel() if v < 1e-6 or v > 1 - 1e-6)
+    assert plain == 5
+
+
 # ------------------------------------------------------------------ the quantities
 
 

@@ -8,11 +8,8 @@ Pixels follow spec section 1: RGB / 255, alpha dropped, flattened row-major (ind
 from __future__ import annotations
 
 import hashlib
-import http.client
 import io
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,6 +221,11 @@ def fetch_dataset(
 
 
 def _download(url: str, file_name: str, timeout: float) -> bytes:
+    # Imported here: every training job imports this module, only the data step downloads.
+    import http.client
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.read()

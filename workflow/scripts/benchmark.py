@@ -1,18 +1,24 @@
-"""Measure the pipeline's speed: seconds per cell, the arithmetic lower bound, the full run.
+"""Measure the pipeline's speed: seconds per seed next to each protocol's limit, the full run.
 
     python workflow/scripts/benchmark.py --data-dir ../shared/data/orbit-100x64 [--full]
 
-* per cell: a few (model, lr) cells of the author protocol trained in this process with
-  the configured seeds, timed, and compared with the arithmetic lower bound: the cell's
-  multiply-adds divided by this machine's measured single-thread multiply-add rate;
-* Snakemake's per-job overhead: the cell job's wall time (its benchmark file) minus the
-  time the cell spent training inside the job;
-* --full: the full default grid (2 protocols x 133 cells x 5 seeds) with `snakemake --cores 4` in a fresh
-  directory (a cold start: no earlier results), wall time and jobs per minute.
+* ``author``, per seed: a few (model, lr) cells trained in this process, timed, next to the
+  arithmetic limit: the seed's multiply-adds, exp and sqrt evaluations (avarep.limits) at
+  this machine's measured single-thread rates for each;
+* ``paper``, per seed: a few cells (``--paper-seeds`` seeds each) next to the memory limit:
+  the bytes the seed streams over its 3P-wide weight matrices (avarep.limits counts the
+  passes) at the measured single-thread memory bandwidth (arrays far beyond the cache);
+* per-job start-up, per protocol: a fresh interpreter importing what a cell job imports;
+* Snakemake's per-job overhead (--full): the cell job's wall time (its benchmark file)
+  minus the time the cell spent training inside the job;
+* --full: the full default grid (2 protocols x 133 cells x 5 seeds) with `snakemake --cores 4`
+  in a fresh directory (a cold start: no earlier results), wall time and jobs per minute;
+  ``--protocols author`` times the author protocol alone.
 
 Each run appends one line to results/benchmarks/history.csv (and writes the details to
 results/benchmarks/<timestamp>.json), so a change can be compared with an earlier one on
-the same machine. Never run it while other heavy work shares the machine.
+the same machine; columns added later are appended to the right, empty in older rows.
+Never run it while other heavy work shares the machine.
 """
 
 import argparse
@@ -35,78 +41,73 @@ import _bootstrap  # noqa: E402,F401
 
 import numpy as np  # noqa: E402
 
-from avarep import atomic  # noqa: E402
+from avarep import atomic, limits  # noqa: E402
 from avarep.cell import run_cell  # noqa: E402
 from avarep.data import load_folder  # noqa: E402
-from avarep.layers import hidden_sizes  # noqa: E402
-from avarep.sweep import GENERATIONS_PER_IMAGE, LATENT_DIM  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_CELLS = [("AVA5", 1.0), ("AVA5", 0.05), ("AVA1", 0.3), ("VAE", 0.1), ("GAN", 0.01)]
+PAPER_SAMPLE_CELLS = [("VAE", 0.1), ("AVA5", 0.01)]
+PROTOCOLS = ("author", "paper")
 
 
-def author_macs_per_seed(model: str, n_pixels: int, n_images: int) -> int:
-    """Multiply-adds of one author-protocol cell-seed with collapsed hidden layers.
-
-    Per channel and per weight touched: forward = 1, update = 1, error back through a
-    layer = 1. The BM of each generated image costs 3 multiply-adds per pixel.
-    """
-    p, n = n_pixels, LATENT_DIM
-    h = len(hidden_sizes(p, n))  # stored hidden units per layer after collapsing (1 each)
-    enc_fwd = p * h + 2 * n
-    enc_update = 2 * (p * h + 2 * (2 * n))  # double update: out layer W + error, input W
-    dec_fwd = n * h + p
-    dec_update = n * h + 2 * p
-    disc = 2 * (p * h + 1) + 2 * (p * h + 2)  # real + fake pass, double update
-    per_image = {
-        "VAE": enc_fwd + enc_update + dec_fwd + dec_update,
-        "AVA1": enc_fwd + enc_update + dec_fwd + dec_update + dec_fwd + disc,
-        "AVA3": enc_fwd + enc_update + dec_fwd + dec_update + dec_fwd + enc_fwd + 4 * (n + 2),
-        "GAN": 2 * dec_fwd + dec_update + disc,
+def measure_rates(bandwidth_megabytes: int) -> dict:
+    return {
+        "multiply_add": limits.multiply_add_rate(),
+        "exp": limits.ufunc_rate(np.exp),
+        "sqrt": limits.ufunc_rate(np.sqrt),
+        "memory_bytes": limits.memory_bandwidth(bandwidth_megabytes),
     }
-    per_image["AVA2"] = per_image["AVA1"]
-    per_image["AVA4"] = per_image["AVA3"]
-    per_image["AVA5"] = per_image["AVA1"] + enc_fwd + 4 * (n + 2)
-    generations = n_images * GENERATIONS_PER_IMAGE
-    generate = generations * (n * h + p)
-    bm = generations * 3 * p
-    return 3 * (n_images * per_image[model] + generate) + bm
 
 
-def multiply_add_rate() -> float:
-    """Single-thread multiply-adds per second of numpy's a * b + c on cache-sized arrays."""
-    a, b, c = (np.random.default_rng(0).random(20_000) for _ in range(3))
-    out = np.empty_like(a)
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(200):
-            np.multiply(a, b, out=out)
-            np.add(out, c, out=out)
-        best = min(best, time.perf_counter() - started)
-    return 200 * a.size / best
+def author_limit_seconds(model: str, n_pixels: int, n_images: int, rates: dict) -> float:
+    """A seed's multiply-adds, exps and sqrts, each at its measured rate."""
+    counts = limits.author_transcendentals_per_seed(model, n_pixels, n_images)
+    return (limits.author_macs_per_seed(model, n_pixels, n_images) / rates["multiply_add"]
+            + counts["exp"] / rates["exp"] + counts["sqrt"] / rates["sqrt"])
 
 
-def time_cells(images, seeds):
+def paper_limit_seconds(model: str, n_pixels: int, n_images: int, rates: dict) -> float:
+    """A seed's bytes over its wide weight matrices at the measured memory bandwidth."""
+    return limits.paper_bytes_per_seed(model, n_pixels, n_images) / rates["memory_bytes"]
+
+
+def time_cells(images, protocol, cells, seeds, rates):
+    """Per seed: the measured time of each cell next to its limit."""
+    limit = author_limit_seconds if protocol == "author" else paper_limit_seconds
+
+    def run(model, lr, cell_seeds):
+        run_cell(images.pixels, dataset="bench", protocol=protocol, model=model, lr=lr,
+                 seeds=cell_seeds, options={}, data_sha256=images.combined_sha256)
+
+    run(*cells[0], seeds[:1])  # untimed: first-call costs (imports, thread pools, page faults)
     rows = []
-    for model, lr in SAMPLE_CELLS:
+    for model, lr in cells:
         started = time.perf_counter()
-        record, _ = run_cell(
-            images.pixels, dataset="bench", protocol="author", model=model, lr=lr,
-            seeds=seeds, options={}, data_sha256=images.combined_sha256,
-        )
-        seconds = time.perf_counter() - started
-        macs = len(seeds) * author_macs_per_seed(model, images.pixels.shape[1], images.count)
-        rows.append({"model": model, "lr": lr, "seconds": seconds, "macs": macs})
+        run(model, lr, seeds)
+        per_seed = (time.perf_counter() - started) / len(seeds)
+        bound = limit(model, images.pixels.shape[1], images.count, rates)
+        rows.append({"protocol": protocol, "model": model, "lr": lr, "seconds_per_seed": per_seed,
+                     "limit_seconds_per_seed": bound, "ratio": per_seed / bound})
     return rows
 
 
-def full_run(data_dir: Path, cores: int) -> dict:
+def print_cells(rows):
+    print(f"{'protocol':<9}{'cell':<14}{'s/seed':>9}{'limit':>9}{'ratio':>8}")
+    for row in rows:
+        print(f"{row['protocol']:<9}{row['model'] + ' ' + str(row['lr']):<14}"
+              f"{row['seconds_per_seed']:>9.3f}{row['limit_seconds_per_seed']:>9.3f}{row['ratio']:>7.1f}x")
+
+
+def full_run(data_dir: Path, cores: int, protocols: list[str]) -> dict:
+    config = [f"data_dir={data_dir}"]
+    if list(protocols) != list(PROTOCOLS):
+        config.append(f"protocols=[{','.join(protocols)}]")
     with tempfile.TemporaryDirectory(prefix="ava-bench-") as workdir:
         started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
-             workdir, "--cores", str(cores), "--quiet", "--config", f"data_dir={data_dir}"],
+             workdir, "--cores", str(cores), "--quiet", "--config", *config],
             capture_output=True, text=True,
         )
         wall = time.perf_counter() - started
@@ -121,6 +122,7 @@ def full_run(data_dir: Path, cores: int) -> dict:
     n = len(cells)
     return {
         "cores": cores,
+        "protocols": list(protocols),
         "cells": n,
         "wall_seconds": wall,
         "jobs_per_minute": 60 * n / wall,
@@ -130,62 +132,103 @@ def full_run(data_dir: Path, cores: int) -> dict:
     }
 
 
-def main(argv=None) -> int:
+HISTORY_COLUMNS = ["when", "machine", "mean_cell_seconds", "full_wall_seconds",
+                   "jobs_per_minute", "peak_rss_mb",
+                   # added by issue 13; older rows leave them empty
+                   "author_seconds_per_seed", "author_limit_seconds_per_seed",
+                   "paper_seconds_per_seed", "paper_limit_seconds_per_seed",
+                   "author_startup_seconds", "paper_startup_seconds", "full_protocols"]
+
+
+def append_history(history: Path, line: dict) -> None:
+    """Append one row; a file with fewer columns is rewritten with the new ones on the right
+    (its rows keep their values and leave the new columns empty)."""
+    rows, columns = [], list(HISTORY_COLUMNS)
+    if history.exists():
+        with open(history, newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            old = list(reader.fieldnames or [])
+        columns = old + [c for c in HISTORY_COLUMNS if c not in old]
+    # csv quoting: a host name or a machine field with a comma stays one column.
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([*rows, line])
+    atomic.write_text(history, text.getvalue())
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, required=True, help="a folder with the 36 frames")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds per author cell")
+    parser.add_argument("--paper-seeds", type=int, default=2, help="seeds per paper cell")
     parser.add_argument("--full", action="store_true", help="also time the full default run")
+    parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS),
+                        help="the protocols of the --full run")
     parser.add_argument("--cores", type=int, default=4)
+    parser.add_argument("--bandwidth-mb", type=int, default=512,
+                        help="array size for the memory bandwidth (beyond the last-level cache)")
+    parser.add_argument("--startup-repeats", type=int, default=5, help="best of this many")
     parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def mean_of(rows, key, protocol):
+    values = [r[key] for r in rows if r["protocol"] == protocol]
+    return sum(values) / len(values)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     images = load_folder(args.data_dir)
-    rate = multiply_add_rate()
-    rows = time_cells(images, list(range(args.seeds)))
-    print(f"machine: {platform.processor() or platform.machine()}, numpy multiply-add rate "
-          f"{rate / 1e9:.2f} G/s (one thread)")
-    print(f"{'cell':<14}{'seconds':>9}{'lower bound':>13}{'ratio':>8}")
-    for row in rows:
-        row["lower_bound_seconds"] = row["macs"] / rate
-        row["ratio"] = row["seconds"] / row["lower_bound_seconds"]
-        print(f"{row['model']} {row['lr']:<9}{row['seconds']:>9.3f}{row['lower_bound_seconds']:>13.3f}"
-              f"{row['ratio']:>7.1f}x")
-    mean_cell = sum(r["seconds"] for r in rows) / len(rows)
+    rates = measure_rates(args.bandwidth_mb)
+    print(f"machine: {platform.processor() or platform.machine()}, one thread: multiply-add "
+          f"{rates['multiply_add'] / 1e9:.2f} G/s, exp {rates['exp'] / 1e6:.0f} M/s, sqrt "
+          f"{rates['sqrt'] / 1e6:.0f} M/s, memory {rates['memory_bytes'] / 1e9:.1f} GB/s")
+    rows = time_cells(images, "author", SAMPLE_CELLS, list(range(args.seeds)), rates)
+    rows += time_cells(images, "paper", PAPER_SAMPLE_CELLS, list(range(args.paper_seeds)), rates)
+    print_cells(rows)
+    startup = {protocol: limits.startup_seconds(protocol, args.startup_repeats)
+               for protocol in PROTOCOLS}
+    print("per-job start-up (imports of a cell job): "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()))
+    author_cells = [r for r in rows if r["protocol"] == "author"]
+    mean_cell = args.seeds * sum(r["seconds_per_seed"] for r in author_cells) / len(author_cells)
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": platform.node(),
         "cpu_count": os.cpu_count(),
         "seeds": args.seeds,
-        "multiply_add_rate": rate,
+        "paper_seeds": args.paper_seeds,
+        "rates": rates,
+        "multiply_add_rate": rates["multiply_add"],
         "cells": rows,
         "mean_cell_seconds": mean_cell,
+        "startup_seconds": startup,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if args.full:
-        result["full"] = full_run(args.data_dir.resolve(), args.cores)
+        result["full"] = full_run(args.data_dir.resolve(), args.cores, args.protocols)
         f = result["full"]
-        print(f"full default run: {f['cells']} cells in {f['wall_seconds']:.1f} s with --cores "
-              f"{f['cores']} ({f['jobs_per_minute']:.0f} jobs/min); per job "
+        print(f"full run ({', '.join(f['protocols'])}): {f['cells']} cells in {f['wall_seconds']:.1f} s "
+              f"with --cores {f['cores']} ({f['jobs_per_minute']:.0f} jobs/min); per job "
               f"{f['mean_job_seconds']:.2f} s of which {f['mean_job_overhead_seconds']:.2f} s "
               f"start-up and I/O outside training")
     atomic.write_json(args.out / f"{result['when'].replace(':', '')}.json", result)
     history = args.out / "history.csv"
-    line = {
+    append_history(history, {
         "when": result["when"],
         "machine": result["machine"],
         "mean_cell_seconds": f"{mean_cell:.4f}",
         "full_wall_seconds": f"{result['full']['wall_seconds']:.1f}" if args.full else "",
         "jobs_per_minute": f"{result['full']['jobs_per_minute']:.1f}" if args.full else "",
         "peak_rss_mb": f"{result['peak_rss_mb']:.0f}",
-    }
-    # csv quoting: a host name or a machine field with a comma stays one column.
-    rows = io.StringIO()
-    writer = csv.DictWriter(rows, fieldnames=list(line), lineterminator="\n")
-    if not history.exists():
-        writer.writeheader()
-    writer.writerow(line)
-    previous = history.read_text() if history.exists() else ""
-    atomic.write_text(history, previous + rows.getvalue())
+        **{f"{protocol}_{key}": f"{mean_of(rows, key, protocol):.4f}"
+           for protocol in PROTOCOLS for key in ("seconds_per_seed", "limit_seconds_per_seed")},
+        **{f"{protocol}_startup_seconds": f"{startup[protocol]:.3f}" for protocol in PROTOCOLS},
+        "full_protocols": " ".join(result["full"]["protocols"]) if args.full else "",
+    })
     print(f"wrote {history}")
     return 0
 

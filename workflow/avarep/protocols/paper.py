@@ -270,6 +270,14 @@ def parameter_norm(net: MLP) -> float:
     return math.sqrt(sum(float(p.double().pow(2).sum()) for p in net.parameters()))
 
 
+class NonFiniteInPass(Diverged):
+    """A deferred check failed: the step is known, the culprit not (train replays to name it)."""
+
+    def __init__(self, step: int):
+        super().__init__(f"paper protocol: non-finite value at step {step}")
+        self.step = step
+
+
 def _check(name, *tensors):
     for t in tensors:
         if not bool(torch.isfinite(t).all()):
@@ -292,6 +300,9 @@ class PaperModel:
     device: torch.device
     init_scale: float = 1.0
     mu_logistic: bool = False
+    # True: the finiteness check syncs with the device after every step and names the culprit
+    # at once. False (train's first attempt): a device-side flag, read once per pass.
+    check_each_step: bool = True
 
     def __post_init__(self):
         self.flags = models.get(self.model)  # the model's parts (spec 5.3's table)
@@ -315,6 +326,9 @@ class PaperModel:
                          "sigma2": torch.zeros((), dtype=self.dtype, device=self.device)}
         self.initial_norms = {name: parameter_norm(net) for name, net in self.networks().items()}
         self._pending = []  # (name, tensor) to check for finiteness at the end of the step
+        # Deferred checking: all watched values finite so far, and how many steps were.
+        self._finite_so_far = torch.ones((), dtype=torch.bool, device=self.device)
+        self._finite_steps = torch.zeros((), dtype=torch.int64, device=self.device)
         self._last, self._last_disc = {}, {}  # diagnostics of the last step (tensors)
         self.steps = 0
 
@@ -326,16 +340,27 @@ class PaperModel:
         self._pending.extend((name, t) for t in tensors)
 
     def _check_pending(self):
-        """One finiteness check per step (one device sync); name the culprit on failure."""
+        """One finiteness check per step: a device sync that names the culprit on failure,
+        or (deferred) an update of the device-side flag that ``finish_checks`` reads."""
         pending, self._pending = self._pending, []
         if not pending:
             return
         flat = torch.cat([t.reshape(-1) for _, t in pending])
+        if not self.check_each_step:
+            torch.logical_and(self._finite_so_far, torch.isfinite(flat).all(), out=self._finite_so_far)
+            self._finite_steps += self._finite_so_far
+            return
         if not bool(torch.isfinite(flat).all()):
             for name, t in pending:
                 if not bool(torch.isfinite(t).all()):
                     raise Diverged(f"paper protocol: non-finite {name} at step {self.steps + 1}")
             raise Diverged(f"paper protocol: non-finite value at step {self.steps + 1}")
+
+    def finish_checks(self):
+        """End of a pass with deferred checks: one sync; raise NonFiniteInPass naming the
+        first step whose watched values were not all finite."""
+        if not self.check_each_step and not bool(self._finite_so_far):
+            raise NonFiniteInPass(int(self._finite_steps) + 1)
 
     def networks(self):
         return {k: v for k, v in (("encoder", self.encoder), ("decoder", self.decoder),
@@ -523,9 +548,11 @@ class TrainedModel:
         return out
 
 
-def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, channels=3):
+def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, channels=3,
+          check_each_step=True):
     """Construct a model (parameters initialised from the seed). ``hidden`` overrides the
-    encoder's hidden sizes (tests only); default hidden_sizes(n_in // channels, latent)."""
+    encoder's hidden sizes (tests only); default hidden_sizes(n_in // channels, latent).
+    ``check_each_step=False`` defers the finiteness checks to the end of each pass."""
     gen = rng_or_gen
     if isinstance(rng_or_gen, np.random.Generator):
         gen = torch.Generator().manual_seed(int(rng_or_gen.integers(2**63)))
@@ -533,7 +560,8 @@ def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, chan
         hidden = hidden_sizes(n_in // channels, latent)
     return PaperModel(model, n_in, latent, list(hidden), gen,
                       _DTYPES[options["dtype"]], torch.device(options["device"]),
-                      options.get("init_scale", 1.0), options.get("mu_output") == "logistic")
+                      options.get("init_scale", 1.0), options.get("mu_output") == "logistic",
+                      check_each_step)
 
 
 def parameter_counts(model: str, n_pixels: int) -> dict[str, int]:
@@ -552,10 +580,19 @@ def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
     N, P, C = images.shape
     if C != 3:
         raise ValueError(f"images must be (N, P, 3), got {images.shape}")
-    m = build(model, 3 * P, rng, options, latent=latent, hidden=hidden)
+    drawn_from = rng.bit_generator.state
+    m = build(model, 3 * P, rng, options, latent=latent, hidden=hidden, check_each_step=False)
     with torch.no_grad():
         x_all = torch.tensor(images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
-        fit(m, x_all, float(lr))
+        try:
+            fit(m, x_all, float(lr))
+        except NonFiniteInPass as deferred:
+            # Rare (a diverging seed): replay the same draws, checking every step, so that
+            # Diverged names the culprit and the step as a per-step check would have.
+            rng.bit_generator.state = drawn_from
+            m = build(model, 3 * P, rng, options, latent=latent, hidden=hidden)
+            fit(m, x_all, float(lr))
+            raise deferred
     return TrainedModel(m, options)
 
 
@@ -570,5 +607,6 @@ def fit(m: PaperModel, x_all: torch.Tensor, lr: float, *, epochs=1, batch=1, shu
         for start in range(0, N, batch):
             rows = slice(start, start + batch) if order is None else order[start:start + batch]
             m.step(x_all[rows], r_all[rows], lr)
+        m.finish_checks()
     for name, net in m.networks().items():
         _check(f"{name} parameters after training", *net.parameters())

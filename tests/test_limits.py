@@ -1,0 +1,118 @@
+"""The work counts behind the benchmark's limits: hand-worked values on tiny sizes, and the
+same counts taken from the code itself (numpy calls counted, network passes counted)."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+
+from avarep import limits, metric
+from avarep.protocols import author, paper
+from avarep.sweep import GENERATIONS_PER_IMAGE, MODELS
+
+# ------------------------------------------------------------------- hand-worked values
+
+
+def test_author_transcendentals_by_hand():
+    # P = 4, n = 10: encoder 4 -> [7] -> 20 and decoder 10 -> [7] -> 4, each hidden layer
+    # stored as one unit. VAE per image and channel: encoder 1 + 20 exps, decoder 1 + 4;
+    # generation K = 10 decoder passes of 5: 26 + 50 = 76, times 3 channels and 2 images.
+    # sqrt: z draws 10 per channel in training and in generation (2 images each): 3 * 10 * 4;
+    # BM: one per generated pixel, 2 * 10 * 4.
+    assert limits.author_transcendentals_per_seed("VAE", 4, 2) == {"exp": 456, "sqrt": 200}
+    # GAN: the fake for d (5), d on real and fake (2 + 2), the generator's pass (5), no
+    # encoder and no sqrt in z: (14 + 50) * 3 * 2 = 384; sqrt only in BM.
+    assert limits.author_transcendentals_per_seed("GAN", 4, 2) == {"exp": 384, "sqrt": 80}
+
+
+def test_author_multiply_adds_by_hand():
+    # VAE, P = 4, n = 10, one hidden layer per network: encoder forward 4 + 20, update
+    # 2 (4 + 40); decoder forward 10 + 4, update 10 + 8: 144 per image and channel;
+    # generation 20 x (10 + 4) = 280; BM 20 generated images x 3 x 4 = 240.
+    assert limits.author_macs_per_seed("VAE", 4, 2) == 3 * (2 * 144 + 280) + 240
+
+
+def test_paper_bytes_by_hand():
+    # P = 2: the wide matrices are 3P x hidden(2, 10)[0] = 6 x 4 float64 = 192 bytes.
+    assert limits.paper_wide_matrix_bytes(2) == 192
+    # 3 images: VAE 8 passes a step + generation 2; AVA5 16 + 2; GAN 9 + 1 (no encoding).
+    assert limits.paper_bytes_per_seed("VAE", 2, 3) == (3 * 8 + 2) * 192
+    assert limits.paper_bytes_per_seed("AVA5", 2, 3) == (3 * 16 + 2) * 192
+    assert limits.paper_bytes_per_seed("GAN", 2, 3) == (3 * 9 + 1) * 192
+    # The paper's frames: 100 x 19200 float64 matrices of 15.36 MB.
+    assert limits.paper_wide_matrix_bytes(6400) == 15_360_000
+
+
+# ----------------------------------------------------------- the counts, from the code
+
+
+class CountingNumpy:
+    """numpy, except that exp and sqrt count the values they evaluate."""
+
+    def __init__(self, counts):
+        self.counts = counts
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+    def exp(self, x, *args, **kwargs):
+        self.counts["exp"] += np.size(x)
+        return np.exp(x, *args, **kwargs)
+
+    def sqrt(self, x, *args, **kwargs):
+        self.counts["sqrt"] += np.size(x)
+        return np.sqrt(x, *args, **kwargs)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_author_transcendentals_match_the_code(model, monkeypatch):
+    images = np.random.default_rng(0).random((3, 5, 3))
+    counts = Counter()
+    monkeypatch.setattr(author, "np", CountingNumpy(counts))
+    monkeypatch.setattr(metric, "np", CountingNumpy(counts))
+    rng = np.random.default_rng(1)
+    generated = author.train(images, model, 0.5, rng, {}).generate(images, GENERATIONS_PER_IMAGE, rng)
+    metric.bm_per_generation(generated, images)
+    assert dict(counts) == limits.author_transcendentals_per_seed(model, 5, 3)
+
+
+def count_wide_passes(m, work):
+    """Run work() and count passes over each network's 3P-wide matrix: a forward product
+    reads it once, an update reads and writes it, and the decoder's (its last layer) is read
+    once more for the error sent below."""
+    calls = Counter()
+    names = {id(net): name for name, net in m.networks().items()}
+    forward, update = paper.MLP.forward, paper.MLP.update
+
+    def counted_forward(net, x):
+        calls[names[id(net)], "forward"] += 1
+        return forward(net, x)
+
+    def counted_update(net, acts, delta, lr):
+        calls[names[id(net)], "update"] += 1
+        return update(net, acts, delta, lr)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(paper.MLP, "forward", counted_forward)
+        patch.setattr(paper.MLP, "update", counted_update)
+        work()
+    per_update = {"encoder": 2, "decoder": 3, "d": 2}
+    return {name: calls[name, "forward"] + per_update[name] * calls[name, "update"]
+            for name in ("encoder", "decoder", "d")}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_paper_passes_match_the_code(model):
+    gen = torch.Generator().manual_seed(0)
+    m = paper.build(model, 6, gen, {"dtype": "float64", "device": "cpu"}, latent=2, hidden=[4])
+    x = torch.rand(1, 6, generator=gen, dtype=torch.float64)
+    r = torch.randn(1, 2, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        step = count_wide_passes(m, lambda: m.step(x, r, 0.1))
+        sample = count_wide_passes(m, lambda: m.sample(x, 3, gen))
+    assert step == limits.PAPER_PASSES_PER_STEP[model]
+    expected = dict(limits.PAPER_PASSES_PER_GENERATION)
+    if model == "GAN":
+        expected["encoder"] = 0
+    assert sample == expected

@@ -1,0 +1,202 @@
+"""How fast could a seed be? The work a seed must do, and this machine's rates for it.
+
+The benchmark (workflow/scripts/benchmark.py) puts each protocol's measured time per seed
+next to its limit:
+
+* ``author``: arithmetic. The collapsed per-channel networks touch few numbers many times, so
+  a seed costs its multiply-adds (:func:`author_macs_per_seed`) plus its transcendental
+  evaluations (:func:`author_transcendentals_per_seed`: an exp per neuron output, a sqrt per
+  draw of z and per BM distance), each at numpy's single-thread rate on cache-sized arrays.
+* ``paper``: memory traffic. Each step streams the three 3P x h weight matrices (encoder's
+  first layer, decoder's last, d's first; 100 x 19200 float64 = 15.4 MB each on the paper's
+  frames) several times; everything else is small. :data:`PAPER_PASSES_PER_STEP` counts the
+  passes, :func:`paper_bytes_per_seed` turns them into bytes, to be divided by the measured
+  single-thread memory bandwidth (:func:`memory_bandwidth`, arrays far beyond the cache).
+
+A pass is one sweep over a matrix: a forward product reads it once; an update reads and
+writes it (2); the error sent back through a layer above the first reads it once more,
+with the pre-update weights (so the decoder's last layer costs 3 per update, a first
+layer 2). Counted from ``MLP.forward``/``MLP.update`` and the step functions of
+``protocols/paper.py`` (tests/test_limits.py checks the table against those calls).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .layers import hidden_sizes
+from .sweep import GENERATIONS_PER_IMAGE, LATENT_DIM
+
+# ----------------------------------------------------------------------------- author
+
+
+def author_macs_per_seed(model: str, n_pixels: int, n_images: int) -> int:
+    """Multiply-adds of one author-protocol cell-seed with collapsed hidden layers.
+
+    Per channel and per weight touched: forward = 1, update = 1, error back through a
+    layer = 1. The BM of each generated image costs 3 multiply-adds per pixel.
+    """
+    p, n = n_pixels, LATENT_DIM
+    h = len(hidden_sizes(p, n))  # stored hidden units per layer after collapsing (1 each)
+    enc_fwd = p * h + 2 * n
+    enc_update = 2 * (p * h + 2 * (2 * n))  # double update: out layer W + error, input W
+    dec_fwd = n * h + p
+    dec_update = n * h + 2 * p
+    disc = 2 * (p * h + 1) + 2 * (p * h + 2)  # real + fake pass, double update
+    per_image = {
+        "VAE": enc_fwd + enc_update + dec_fwd + dec_update,
+        "AVA1": enc_fwd + enc_update + dec_fwd + dec_update + dec_fwd + disc,
+        "AVA3": enc_fwd + enc_update + dec_fwd + dec_update + dec_fwd + enc_fwd + 4 * (n + 2),
+        "GAN": 2 * dec_fwd + dec_update + disc,
+    }
+    per_image["AVA2"] = per_image["AVA1"]
+    per_image["AVA4"] = per_image["AVA3"]
+    per_image["AVA5"] = per_image["AVA1"] + enc_fwd + 4 * (n + 2)
+    generations = n_images * GENERATIONS_PER_IMAGE
+    generate = generations * (n * h + p)
+    bm = generations * 3 * p
+    return 3 * (n_images * per_image[model] + generate) + bm
+
+
+def _forward_exps(hidden: list, n_out: int) -> int:
+    """exp evaluations of one collapsed forward pass, per channel: one per stored non-input
+    unit (each hidden layer is stored as one unit)."""
+    return len(hidden) + n_out
+
+
+def author_transcendentals_per_seed(model: str, n_pixels: int, n_images: int) -> dict:
+    """exp and sqrt evaluations of one author-protocol cell-seed (default options: the
+    2023-12 build's a'(v) needs no exp; collapsed hidden layers).
+
+    Training, per image and channel: the forward passes of each model's step (encoder E,
+    decoder G, discriminators d on P inputs and D on n inputs, each on a real and a fake);
+    z = mu + sqrt(var) r takes n square roots. Generation: K decoder passes per test image
+    and n square roots (sqrt(var) once per test image); BM: one sqrt per generated pixel.
+    """
+    p, n, k = n_pixels, LATENT_DIM, GENERATIONS_PER_IMAGE
+    encoder_hidden, decoder_hidden = hidden_sizes(p, n), hidden_sizes(n, p)  # d, D borrow them
+    enc, dec = _forward_exps(encoder_hidden, 2 * n), _forward_exps(decoder_hidden, p)
+    d = 2 * _forward_exps(encoder_hidden, 1)  # a real and a fake pass
+    big_d = 2 * _forward_exps(decoder_hidden, 1)
+    passes = {
+        "VAE": enc + dec,
+        "AVA1": enc + 2 * dec + d,  # the fake for d comes from the updated decoder
+        "AVA3": 2 * enc + 2 * dec + big_d,  # the fake is re-encoded for D
+        "AVA5": 2 * enc + 2 * dec + d + big_d,  # d and D share the fake
+        "GAN": 2 * dec + d,  # the fake for d, then the generator's own pass
+    }
+    passes["AVA2"], passes["AVA4"] = passes["AVA1"], passes["AVA3"]
+    has_encoder = model != "GAN"
+    exp = 3 * n_images * (passes[model] + k * dec)
+    z_sqrts = 3 * n * (n_images + n_images) if has_encoder else 0  # training z, generation
+    sqrt = z_sqrts + n_images * k * p
+    return {"exp": exp, "sqrt": sqrt}
+
+
+# ----------------------------------------------------------------------------- paper
+
+#: Passes per training step over each 3P-wide weight matrix (see the module docstring).
+PAPER_PASSES_PER_STEP = {
+    # encoder: forward, update (2), forward again for the decoder's z
+    # decoder: forward, update (3)
+    "VAE": {"encoder": 4, "decoder": 4, "d": 0},
+    # + decoder: the fake for d; d: d(x') for the decoder's error, the d step's forward on
+    #   real and fake (one product), its update (2)
+    "AVA1": {"encoder": 4, "decoder": 5, "d": 4},
+    "AVA2": {"encoder": 4, "decoder": 5, "d": 4},
+    # + encoder: mu(x') in the encoder step and in the D step; decoder: x' for both
+    "AVA3": {"encoder": 6, "decoder": 6, "d": 0},
+    "AVA4": {"encoder": 6, "decoder": 6, "d": 0},
+    # AVA1 + AVA3, the D step reusing d's fake
+    "AVA5": {"encoder": 6, "decoder": 6, "d": 4},
+    # generator: forward, update (3), the fake for d; d: d(x') + its step as in AVA1
+    "GAN": {"encoder": 0, "decoder": 5, "d": 4},
+}
+#: Passes per seed outside training: generation encodes the test images and decodes N K rows.
+PAPER_PASSES_PER_GENERATION = {"encoder": 1, "decoder": 1, "d": 0}
+
+
+def paper_wide_matrix_bytes(n_pixels: int, itemsize: int = 8) -> int:
+    """Bytes of one 3P x h weight matrix (h: the widest hidden layer next to the pixels)."""
+    return 3 * n_pixels * hidden_sizes(n_pixels, LATENT_DIM)[0] * itemsize
+
+
+def paper_bytes_per_seed(model: str, n_pixels: int, n_images: int, itemsize: int = 8) -> int:
+    """Bytes the paper protocol streams over its 3P-wide matrices in one seed: training
+    (one step per image) and generation. Activations, errors and the small layers are
+    left out (under 1% on the paper's frames)."""
+    if model == "GAN":
+        generation = {**PAPER_PASSES_PER_GENERATION, "encoder": 0}  # z ~ N(0, I): no encoding
+    else:
+        generation = PAPER_PASSES_PER_GENERATION
+    passes = n_images * sum(PAPER_PASSES_PER_STEP[model].values()) + sum(generation.values())
+    return passes * paper_wide_matrix_bytes(n_pixels, itemsize)
+
+
+# ----------------------------------------------------------------------------- rates
+
+
+def _best_seconds(work, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def multiply_add_rate() -> float:
+    """Single-thread multiply-adds per second of numpy's a * b + c on cache-sized arrays."""
+    a, b, c = (np.random.default_rng(0).random(20_000) for _ in range(3))
+    out = np.empty_like(a)
+
+    def work():
+        for _ in range(200):
+            np.multiply(a, b, out=out)
+            np.add(out, c, out=out)
+
+    return 200 * a.size / _best_seconds(work)
+
+
+def ufunc_rate(ufunc) -> float:
+    """Evaluations per second of a numpy ufunc (np.exp, np.sqrt) on cache-sized arrays,
+    with arguments in the range the logistic and BM see."""
+    x = np.random.default_rng(0).uniform(0.0, 3.0, 20_000)
+    out = np.empty_like(x)
+
+    def work():
+        for _ in range(200):
+            ufunc(x, out=out)
+
+    return 200 * x.size / _best_seconds(work)
+
+
+def memory_bandwidth(megabytes: int = 512) -> float:
+    """Single-thread bytes per second of ``b = a + 1`` over arrays far beyond the cache,
+    counted as one read and one write of the array."""
+    a = np.ones(megabytes * 2**20 // 8)
+    b = np.empty_like(a)
+    b.fill(0.0)  # touch the pages before timing
+
+    def work():
+        np.add(a, 1.0, out=b)
+
+    return 2 * a.nbytes / _best_seconds(work, repeats=3)
+
+
+def startup_seconds(protocol: str, repeats: int = 5) -> float:
+    """Wall time of a fresh interpreter importing what a train_cell job of ``protocol``
+    imports (the entry point and the protocol module), best of ``repeats``."""
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    code = (f"import sys; sys.path.insert(0, {str(scripts)!r}); import train_cell; "
+            f"from avarep.protocols import load; load({protocol!r})")
+
+    def work():
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+    return _best_seconds(work, repeats)
