@@ -44,10 +44,10 @@ def images(n=5, p=40, seed=0):
 
 def train_both(model, data, options, monkeypatch):
     """(fast model, reference model): the same seed, trained with and without the multiply."""
-    fast = author.train(data, model, 0.6, np.random.default_rng(3), options)
+    fast = author.train(data, model, 0.6, np.random.default_rng(3), author.check_options(options))
     with monkeypatch.context() as patch:
         patch.setattr(author, "layer_product", matmul_only)
-        slow = author.train(data, model, 0.6, np.random.default_rng(3), options)
+        slow = author.train(data, model, 0.6, np.random.default_rng(3), author.check_options(options))
     return fast, slow
 
 
@@ -85,7 +85,7 @@ def test_retraining_before_generation_equals_the_reference(model, monkeypatch):
 
 def test_float32_models_still_return_float64_images():
     data = images(n=2)
-    trained = author.train(data, "VAE", 0.5, np.random.default_rng(0), {"dtype": "float32"})
+    trained = author.train(data, "VAE", 0.5, np.random.default_rng(0), author.check_options({"dtype": "float32"}))
     got = trained.generate(data, 3, np.random.default_rng(2))
     expected = reference_generate(trained, data, 3, np.random.default_rng(2))
     assert got.dtype == np.float64

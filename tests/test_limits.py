@@ -72,7 +72,7 @@ def test_author_transcendentals_match_the_code(model, monkeypatch):
     monkeypatch.setattr(author, "np", CountingNumpy(counts))
     monkeypatch.setattr(metric, "np", CountingNumpy(counts))
     rng = np.random.default_rng(1)
-    generated = author.train(images, model, 0.5, rng, {}).generate(images, GENERATIONS_PER_IMAGE, rng)
+    generated = author.train(images, model, 0.5, rng, author.check_options({})).generate(images, GENERATIONS_PER_IMAGE, rng)
     metric.bm_per_generation(generated, images)
     assert dict(counts) == limits.author_transcendentals_per_seed(model, 5, 3)
 
@@ -111,7 +111,7 @@ def test_paper_passes_match_the_code(model):
     with torch.no_grad():
         step = count_wide_passes(m, lambda: m.step(x, r, 0.1))
         sample = count_wide_passes(m, lambda: m.sample(x, 3, gen))
-    assert step == limits.PAPER_PASSES_PER_STEP[model]
+    assert step == limits.paper_passes_per_step(model)
     expected = dict(limits.PAPER_PASSES_PER_GENERATION)
     if model == "GAN":
         expected["encoder"] = 0

@@ -37,7 +37,7 @@ def per_step_message(data, model, lr, seed):
 def test_diverged_names_the_culprit_and_step_of_the_per_step_check(model):
     data = images(bad_image=3)
     with pytest.raises(Diverged) as caught:
-        paper.train(data, model, 0.1, np.random.default_rng(0), {})
+        paper.train(data, model, 0.1, np.random.default_rng(0), paper.check_options({}))
     assert str(caught.value) == per_step_message(data, model, 0.1, 0)
     # An infinite pixel in image 4 (index 3) breaks step 4; the GAN never sees a real image
     # before d's update, so its generator breaks one step later.
@@ -49,7 +49,7 @@ def test_the_replay_leaves_the_random_stream_where_a_per_step_check_would():
     data = images(bad_image=2)
     deferred, per_step = np.random.default_rng(7), np.random.default_rng(7)
     with pytest.raises(Diverged):
-        paper.train(data, "AVA5", 0.1, deferred, {})
+        paper.train(data, "AVA5", 0.1, deferred, paper.check_options({}))
     m = paper.build("AVA5", 48, per_step, OPTIONS)
     with torch.no_grad(), pytest.raises(Diverged):
         paper.fit(m, torch.tensor(data.reshape(6, -1)), 0.1)

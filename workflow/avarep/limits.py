@@ -9,7 +9,7 @@ next to its limit:
   draw of z and per BM distance), each at numpy's single-thread rate on cache-sized arrays.
 * ``paper``: memory traffic. Each step streams the three 3P x h weight matrices (encoder's
   first layer, decoder's last, d's first; 100 x 19200 float64 = 15.4 MB each on the paper's
-  frames) several times; everything else is small. :data:`PAPER_PASSES_PER_STEP` counts the
+  frames) several times; everything else is small. :func:`paper_passes_per_step` counts the
   passes, :func:`paper_bytes_per_seed` turns them into bytes, to be divided by the measured
   single-thread memory bandwidth (:func:`memory_bandwidth`, arrays far beyond the cache).
 
@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import models
 from .layers import hidden_sizes
 from .sweep import GENERATIONS_PER_IMAGE, LATENT_DIM
 
@@ -48,19 +49,20 @@ def author_macs_per_seed(model: str, n_pixels: int, n_images: int) -> int:
     dec_fwd = n * h + p
     dec_update = n * h + 2 * p
     disc = 2 * (p * h + 1) + 2 * (p * h + 2)  # real + fake pass, double update
-    per_image = {
-        "VAE": enc_fwd + enc_update + dec_fwd + dec_update,
-        "AVA1": enc_fwd + enc_update + dec_fwd + dec_update + dec_fwd + disc,
-        "AVA3": enc_fwd + enc_update + dec_fwd + dec_update + dec_fwd + enc_fwd + 4 * (n + 2),
-        "GAN": 2 * dec_fwd + dec_update + disc,
-    }
-    per_image["AVA2"] = per_image["AVA1"]
-    per_image["AVA4"] = per_image["AVA3"]
-    per_image["AVA5"] = per_image["AVA1"] + enc_fwd + 4 * (n + 2)
+    parts = models.get(model)  # the work follows from the model's parts
+    per_image = dec_fwd + dec_update  # the decoder's (or generator's) forward and update
+    if parts.has_encoder:
+        per_image += enc_fwd + enc_update
+    if parts.decoder_discriminator or parts.encoder_discriminator:
+        per_image += dec_fwd  # the fake x' the discriminators see (shared by d and D)
+    if parts.decoder_discriminator:
+        per_image += disc
+    if parts.encoder_discriminator:
+        per_image += enc_fwd + 4 * (n + 2)  # mu(x') re-encoded, then D's real + fake steps
     generations = n_images * GENERATIONS_PER_IMAGE
     generate = generations * (n * h + p)
     bm = generations * 3 * p
-    return 3 * (n_images * per_image[model] + generate) + bm
+    return 3 * (n_images * per_image + generate) + bm
 
 
 def _forward_exps(hidden: list, n_out: int) -> int:
@@ -83,16 +85,16 @@ def author_transcendentals_per_seed(model: str, n_pixels: int, n_images: int) ->
     enc, dec = _forward_exps(encoder_hidden, 2 * n), _forward_exps(decoder_hidden, p)
     d = 2 * _forward_exps(encoder_hidden, 1)  # a real and a fake pass
     big_d = 2 * _forward_exps(decoder_hidden, 1)
-    passes = {
-        "VAE": enc + dec,
-        "AVA1": enc + 2 * dec + d,  # the fake for d comes from the updated decoder
-        "AVA3": 2 * enc + 2 * dec + big_d,  # the fake is re-encoded for D
-        "AVA5": 2 * enc + 2 * dec + d + big_d,  # d and D share the fake
-        "GAN": 2 * dec + d,  # the fake for d, then the generator's own pass
-    }
-    passes["AVA2"], passes["AVA4"] = passes["AVA1"], passes["AVA3"]
-    has_encoder = model != "GAN"
-    exp = 3 * n_images * (passes[model] + k * dec)
+    parts = models.get(model)
+    has_encoder = parts.has_encoder
+    passes = dec + (enc if has_encoder else 0)
+    if parts.decoder_discriminator or parts.encoder_discriminator:
+        passes += dec  # the fake, from the updated decoder (d and D share it)
+    if parts.decoder_discriminator:
+        passes += d
+    if parts.encoder_discriminator:
+        passes += enc + big_d  # the fake is re-encoded for D
+    exp = 3 * n_images * (passes + k * dec)
     z_sqrts = 3 * n * (n_images + n_images) if has_encoder else 0  # training z, generation
     sqrt = z_sqrts + n_images * k * p
     return {"exp": exp, "sqrt": sqrt}
@@ -100,23 +102,20 @@ def author_transcendentals_per_seed(model: str, n_pixels: int, n_images: int) ->
 
 # ----------------------------------------------------------------------------- paper
 
-#: Passes per training step over each 3P-wide weight matrix (see the module docstring).
-PAPER_PASSES_PER_STEP = {
-    # encoder: forward, update (2), forward again for the decoder's z
-    # decoder: forward, update (3)
-    "VAE": {"encoder": 4, "decoder": 4, "d": 0},
-    # + decoder: the fake for d; d: d(x') for the decoder's error, the d step's forward on
-    #   real and fake (one product), its update (2)
-    "AVA1": {"encoder": 4, "decoder": 5, "d": 4},
-    "AVA2": {"encoder": 4, "decoder": 5, "d": 4},
-    # + encoder: mu(x') in the encoder step and in the D step; decoder: x' for both
-    "AVA3": {"encoder": 6, "decoder": 6, "d": 0},
-    "AVA4": {"encoder": 6, "decoder": 6, "d": 0},
-    # AVA1 + AVA3, the D step reusing d's fake
-    "AVA5": {"encoder": 6, "decoder": 6, "d": 4},
-    # generator: forward, update (3), the fake for d; d: d(x') + its step as in AVA1
-    "GAN": {"encoder": 0, "decoder": 5, "d": 4},
-}
+def paper_passes_per_step(model: str) -> dict[str, int]:
+    """Passes per training step over each 3P-wide weight matrix (see the module docstring),
+    from the model's parts: VAE 4 + 4; AVA1 4 + 5 + 4; AVA3 6 + 6; AVA5 6 + 6 + 4; GAN 5 + 4."""
+    parts = models.get(model)
+    # encoder: forward, update (2), forward again for the decoder's z; + mu(x') in the
+    # encoder step and in the D step with an encoder discriminator
+    encoder = (4 + 2 * parts.encoder_discriminator) if parts.has_encoder else 0
+    # decoder: forward, update (3); + the fake for d (1), or x' for the encoder step and the
+    # D step (2, d reusing it)
+    decoder = 4 + (2 if parts.encoder_discriminator else 1 if parts.decoder_discriminator else 0)
+    # d: d(x') for the decoder's error, the d step's forward on real and fake (one product),
+    # its update (2)
+    d = 4 if parts.decoder_discriminator else 0
+    return {"encoder": encoder, "decoder": decoder, "d": d}
 #: Passes per seed outside training: generation encodes the test images and decodes N K rows.
 PAPER_PASSES_PER_GENERATION = {"encoder": 1, "decoder": 1, "d": 0}
 
@@ -130,11 +129,11 @@ def paper_bytes_per_seed(model: str, n_pixels: int, n_images: int, itemsize: int
     """Bytes the paper protocol streams over its 3P-wide matrices in one seed: training
     (one step per image) and generation. Activations, errors and the small layers are
     left out (under 1% on the paper's frames)."""
-    if model == "GAN":
+    if not models.get(model).has_encoder:
         generation = {**PAPER_PASSES_PER_GENERATION, "encoder": 0}  # z ~ N(0, I): no encoding
     else:
         generation = PAPER_PASSES_PER_GENERATION
-    passes = n_images * sum(PAPER_PASSES_PER_STEP[model].values()) + sum(generation.values())
+    passes = n_images * sum(paper_passes_per_step(model).values()) + sum(generation.values())
     return passes * paper_wide_matrix_bytes(n_pixels, itemsize)
 
 
