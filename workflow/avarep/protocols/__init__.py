@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from importlib import metadata
 from types import ModuleType
 
 
@@ -125,5 +124,7 @@ def check_options(name: str, options: dict) -> dict:
 
 def versions(name: str) -> dict:
     """The framework version a cell of this protocol records (read without importing it)."""
+    from importlib import metadata  # 25 ms to import: only when a record is written
+
     framework = get(name).framework
     return {framework: metadata.version(framework)} if framework else {}
