@@ -9,7 +9,6 @@ diverged; only ok seeds enter a mean or a verdict) and a SHA-256 of the record i
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 

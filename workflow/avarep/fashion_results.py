@@ -12,7 +12,7 @@ import pandas as pd
 from . import fashion_models as fm
 from .check import welch_ci
 from .equivalence import holm, welch_p
-from .fashion import LABELS, METRICS, NO_LR
+from .fashion import LABELS, METRICS
 
 AVA = ("AVA1", "AVA2", "AVA3", "AVA4", "AVA5")
 BASELINES = ("VAE-std", "GAN-std", "VAE", "GAN")
