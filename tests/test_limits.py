@@ -33,6 +33,28 @@ def test_author_multiply_adds_by_hand():
     assert limits.author_macs_per_seed("VAE", 4, 2) == 3 * (2 * 144 + 280) + 240
 
 
+@pytest.mark.parametrize("model", ["VAE", "AVA1", "AVA2", "AVA3", "AVA4", "AVA5", "GAN"])
+def test_author_multiply_adds_from_parts_equal_the_per_model_table(model):
+    """limits derives the count from the model registry's parts; this is the per-model table
+    it replaced (written out per name, the way spec 5.3's steps read)."""
+    from avarep.layers import hidden_sizes
+
+    p, n, n_images = 40, 10, 3
+    h = len(hidden_sizes(p, n))
+    enc_fwd, enc_update = p * h + 2 * n, 2 * (p * h + 2 * (2 * n))
+    dec_fwd, dec_update = n * h + p, n * h + 2 * p
+    disc = 2 * (p * h + 1) + 2 * (p * h + 2)
+    vae = enc_fwd + enc_update + dec_fwd + dec_update
+    table = {"VAE": vae, "AVA1": vae + dec_fwd + disc, "AVA2": vae + dec_fwd + disc,
+             "AVA3": vae + dec_fwd + enc_fwd + 4 * (n + 2),
+             "AVA4": vae + dec_fwd + enc_fwd + 4 * (n + 2),
+             "AVA5": vae + dec_fwd + disc + enc_fwd + 4 * (n + 2),
+             "GAN": 2 * dec_fwd + dec_update + disc}
+    generations = n_images * 10
+    expected = 3 * (n_images * table[model] + generations * (n * h + p)) + generations * 3 * p
+    assert limits.author_macs_per_seed(model, p, n_images) == expected
+
+
 def test_paper_bytes_by_hand():
     # P = 2: the wide matrices are 3P x hidden(2, 10)[0] = 6 x 4 float64 = 192 bytes.
     assert limits.paper_wide_matrix_bytes(2) == 192

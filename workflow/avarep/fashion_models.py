@@ -170,10 +170,15 @@ def train_vae(x, lr, rng, *, epochs, batch, dtype, device):
             loss = vae.loss(x_all[rows.to(device)], eps)
             if not torch.isfinite(loss):
                 raise Diverged("VAE-std: non-finite ELBO")
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            descend(opt, loss)
     return vae
+
+
+def descend(opt, loss) -> None:
+    """One optimiser step on ``loss``."""
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
 
 
 class StandardGAN(Trained):
@@ -203,18 +208,14 @@ def train_gan(x, lr, rng, *, epochs, batch, dtype, device):
             real = x_all[rows.to(device)]
             z = torch.randn(len(rows), LATENT, generator=gen).to(device, dtype)
             fake = torch.sigmoid(gan.generator(z))
-            ones, zeros = torch.ones(len(rows), 1, device=device, dtype=dtype), None
+            ones = torch.ones(len(rows), 1, device=device, dtype=dtype)
             zeros = torch.zeros_like(ones)
             loss_d = bce(gan.discriminator(real), ones) + bce(gan.discriminator(fake.detach()), zeros)
-            opt_d.zero_grad()
-            loss_d.backward()
-            opt_d.step()
+            descend(opt_d, loss_d)
             loss_g = bce(gan.discriminator(fake), ones)  # non-saturating: -log d(g(z))
             if not (torch.isfinite(loss_d) and torch.isfinite(loss_g)):
                 raise Diverged("GAN-std: non-finite loss")
-            opt_g.zero_grad()
-            loss_g.backward()
-            opt_g.step()
+            descend(opt_g, loss_g)
     return gan
 
 
@@ -324,8 +325,5 @@ def train_classifier(x, y, *, seed, epochs, batch=128, lr=1e-3) -> Classifier:
     x_all, y_all = torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y)
     for _ in range(epochs):
         for rows in minibatches(len(x_all), batch, gen):
-            loss = nn.functional.cross_entropy(net(x_all[rows]), y_all[rows])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+            descend(opt, nn.functional.cross_entropy(net(x_all[rows]), y_all[rows]))
     return net.eval()

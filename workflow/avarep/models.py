@@ -73,7 +73,7 @@ def get(name: str) -> Model:
 
 
 def twins() -> tuple[tuple[str, str], ...]:
-    """(model, twin) pairs for the equivalence tests, as (twin, model): ("AVA1", "AVA2")."""
+    """(twin, model) pairs for the equivalence tests: ("AVA1", "AVA2"), ("AVA3", "AVA4")."""
     return tuple((m.twin, m.name) for m in REGISTRY.values() if m.twin)
 
 

@@ -112,9 +112,7 @@ def device_for(name: str, requested: str) -> str:
 def check_options(name: str, options: dict) -> dict:
     """Validate a cell's options once: the registry's rules (device, threads), then the
     protocol's own ``check_options`` (which fills its defaults)."""
-    options = dict(options)
-    device = options.setdefault("device", "cpu")
-    threads = options.setdefault("threads", 1)
+    device, threads = options.get("device", "cpu"), options.get("threads", 1)
     if get(name).cpu_only and device != "cpu":
         raise ValueError(f"option 'device': the {name} protocol runs on the CPU only, got {device!r}")
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
