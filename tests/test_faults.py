@@ -159,7 +159,13 @@ def test_second_run_on_a_locked_directory_is_refused_and_the_first_finishes(tmp_
         while not (glob.glob(str(tmp_path / ".snakemake/locks/*")) and records(tmp_path)):
             assert first.poll() is None and time.monotonic() < deadline, "the first run never locked"
             time.sleep(0.02)
-        second = snakemake("--cores", "1", "--config", *longer, *TARGET, cwd=tmp_path, check=False)
+        # --rerun-incomplete: Snakemake checks for incomplete files before it takes the lock,
+        # so without it the second run may be refused for the first run's job in flight
+        # instead; with it, the lock is the only thing left to stop the second run.
+        second = snakemake(
+            "--cores", "1", "--rerun-incomplete", "--config", *longer, *TARGET,
+            cwd=tmp_path, check=False,
+        )
         assert first.poll() is None, "the first run ended before the second one was refused"
         assert second.returncode != 0
         assert "Directory cannot be locked" in second.stdout + second.stderr
