@@ -1,6 +1,6 @@
 """A tiny grid through a real cluster executor plugin gives the local run's numbers bit for bit.
 
-snakemake-executor-plugin-cluster-generic submits every train_cell job with a submit command;
+snakemake-executor-plugin-cluster-generic submits every train_cells job with a submit command;
 here that command starts the job script as a separate background process on this machine
 and prints its process id as the job id, as a batch system's `sbatch --parsable` would.
 """
@@ -40,7 +40,7 @@ def test_cluster_executor_matches_local_run_bit_for_bit(tmp_path):
     submit = tmp_path / "submit.sh"
     submit.write_text(SUBMIT)
     submit.chmod(submit.stat().st_mode | stat.S_IXUSR)
-    # Only what the cells feed (bm.csv): every train_cell job goes through the executor,
+    # Only what the cells feed (bm.csv): every train_cells job goes through the executor,
     # prepare_data and aggregate are localrules.
     grid = ["--config", *TINY, "protocols=[author]", "--", "results/synthetic/author/bm.csv"]
 
@@ -51,7 +51,7 @@ def test_cluster_executor_matches_local_run_bit_for_bit(tmp_path):
         "--max-status-checks-per-second", "10", *grid, cwd=cluster,
     )
     output = done.stdout + done.stderr
-    assert output.count("Submitted job") == 6, output  # every cell went through the executor
+    assert output.count("Submitted job") == 3, output  # every model's job went through the executor
 
     base = "results/synthetic/author"
     assert (cluster / base / "bm.csv").read_bytes() == (local / base / "bm.csv").read_bytes()
@@ -84,7 +84,7 @@ def local_rules():
 def test_every_job_rule_declares_threads_resources_and_log():
     """Cluster-ready: a batch system needs cores, memory and time for each job, and a log."""
     found = rules()
-    assert "train_cell" in found
+    assert "train_cells" in found
     for name, body in found.items():
         if not re.search(r"^    output:", body, re.M):
             continue  # a target-only rule (all, fidelity, ...) runs nothing
@@ -94,13 +94,13 @@ def test_every_job_rule_declares_threads_resources_and_log():
         assert resources, f"rule {name}: no resources"
         for key in ("mem_mb", "runtime"):
             assert re.search(rf"^        {key}=", resources[1], re.M), f"rule {name}: no {key}"
-    assert re.search(r"^        gpu=", found["train_cell"], re.M)  # a GPU for cuda cells only
+    assert re.search(r"^        gpu=", found["train_cells"], re.M)  # a GPU for cuda cells only
 
 
 def test_only_training_goes_to_the_cluster():
     local = local_rules()
     assert {"prepare_data", "aggregate", "check", "compare"} <= local
-    assert "train_cell" not in local
+    assert "train_cells" not in local
 
 
 @pytest.mark.parametrize("profile", ["default", "slurm"])
@@ -110,4 +110,4 @@ def test_profiles_load(tmp_path, profile):
     option = "--workflow-profile" if profile == "default" else "--profile"
     done = snakemake("-n", option, str(REPO / "workflow" / "profiles" / profile), "--config", *TINY,
                      "protocols=[author]", cwd=tmp_path)
-    assert "train_cell" in done.stdout and "This was a dry-run" in done.stdout
+    assert "train_cells" in done.stdout and "This was a dry-run" in done.stdout

@@ -30,7 +30,8 @@ GRID = [
     "learning_rates=[0.5,0.05]",
     "seeds=[" + ",".join(str(s) for s in range(15)) + "]",
 ]
-CELLS = [(m, lr) for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05")]
+MODELS = ("AVA1", "AVA3", "GAN")
+CELLS = [(m, lr) for m in MODELS for lr in ("0.5", "0.05")]
 BASE = "results/synthetic/author"
 # The check downstream of bm.csv, not the default target: enough for these tests.
 TARGET = ["--", f"{BASE}/check/summary.md"]
@@ -54,10 +55,14 @@ def records(root):
     return found
 
 
-def trained_cells(output):
-    """The (model, lr) of every train_cell job in Snakemake's output."""
-    jobs = re.findall(r"rule train_cell:\n(?:    .*\n)*?    wildcards: protocol=\w+, model=(\w+), lr=([0-9.e-]+)", output)
-    return set(jobs)
+def trained_models(output):
+    """The model of every train_cells job (one job per model) in Snakemake's output."""
+    return set(re.findall(r"rule train_cells:\n(?:    .*\n)*?    wildcards: protocol=\w+, model=(\w+)", output))
+
+
+def complete_models(found):
+    """The models all of whose cells have a record in ``found`` (see :func:`records`)."""
+    return {m for m in MODELS if all(cell in found for cell in CELLS if cell[0] == m)}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,7 @@ def reference(tmp_path_factory):
     return root
 
 
-def test_kill_9_then_resume_redoes_only_the_interrupted_cell(tmp_path, reference):
+def test_kill_9_then_resume_redoes_only_the_interrupted_job(tmp_path, reference):
     log = open(tmp_path / "killed.log", "w")
     run = subprocess.Popen(
         snakemake_command(tmp_path, "--cores", "1", "--config", *GRID, *TARGET),
@@ -76,11 +81,11 @@ def test_kill_9_then_resume_redoes_only_the_interrupted_cell(tmp_path, reference
     )
     deadline = time.monotonic() + 60
     try:
-        while True:  # two cells finished and a third one started
-            done = records(tmp_path)
-            started = {tuple(re.match(r"(\w+)_lr(.+)\.log", os.path.basename(p)).groups())
+        while True:  # one job (a model's two cells) finished and a second one started
+            done = complete_models(records(tmp_path))
+            started = {os.path.basename(p).removesuffix(".log")
                        for p in glob.glob(str(tmp_path / BASE / "logs/cells/*.log"))}
-            if len(done) >= 2 and started - set(done):
+            if done and started - done:
                 break
             assert run.poll() is None, "the run finished before it could be killed"
             assert time.monotonic() < deadline, "no cell finished in time"
@@ -90,10 +95,10 @@ def test_kill_9_then_resume_redoes_only_the_interrupted_cell(tmp_path, reference
         os.killpg(run.pid, signal.SIGKILL)
         run.wait()
     finished = records(tmp_path)
-    interrupted = started - set(finished)
+    interrupted = started - complete_models(finished)
     assert interrupted and len(finished) < len(CELLS)
     # A temporary file that a killed write would leave must never count as a result.
-    model, lr = sorted(interrupted)[0]
+    model, lr = sorted(interrupted)[0], "0.05"
     leftover = record_path(tmp_path, model, lr).with_name(f".lr{lr}.json.killed.tmp")
     leftover.parent.mkdir(parents=True, exist_ok=True)
     leftover.write_text('{"format": 1, "runs": [')
@@ -105,12 +110,13 @@ def test_kill_9_then_resume_redoes_only_the_interrupted_cell(tmp_path, reference
     snakemake("--unlock", "--config", *GRID, *TARGET, cwd=tmp_path)
     resumed = snakemake("--workflow-profile", str(DEFAULT_PROFILE), "--cores", "2", "--config", *GRID, *TARGET, cwd=tmp_path)
 
-    redone = trained_cells(resumed.stdout + resumed.stderr)
+    redone = trained_models(resumed.stdout + resumed.stderr)
     assert interrupted <= redone
-    assert not redone & set(finished), "a finished cell was recomputed"
+    assert not redone & complete_models(finished), "a finished job was rerun"
     after = records(tmp_path)
     for cell, state in finished.items():
-        assert after[cell] == state, f"finished cell {cell} was rewritten"
+        if cell[0] not in interrupted:
+            assert after[cell] == state, f"finished cell {cell} was rewritten"
     assert set(after) == set(CELLS)
     assert (tmp_path / BASE / "bm.csv").read_bytes() == (reference / BASE / "bm.csv").read_bytes()
 
@@ -135,10 +141,15 @@ def test_corrupt_records_are_moved_aside_and_rebuilt_never_aggregated(tmp_path, 
         rebuilt = json.loads(path.read_text())["runs"]
         original = json.loads(record_path(reference, *path_cell(path)).read_text())["runs"]
         assert [r["bm"] for r in rebuilt] == [r["bm"] for r in original]
-    assert trained_cells(output) == {("AVA3", "0.05"), ("GAN", "0.5")}
+    # A job is a model's cells: the two corrupt records rerun their models' jobs, no other.
+    assert trained_models(output) == {"AVA3", "GAN"}
     after = records(tmp_path)
-    for cell in set(CELLS) - {("AVA3", "0.05"), ("GAN", "0.5")}:
-        assert after[cell] == before[cell]
+    for cell in CELLS:
+        if cell[0] == "AVA1":
+            assert after[cell] == before[cell]
+        else:
+            rerun, original = (json.loads(state[1])["runs"] for state in (after[cell], before[cell]))
+            assert [r["bm"] for r in rerun] == [r["bm"] for r in original]
     assert (tmp_path / BASE / "bm.csv").read_bytes() == (reference / BASE / "bm.csv").read_bytes()
 
 
@@ -147,8 +158,10 @@ def path_cell(path):
 
 
 def test_second_run_on_a_locked_directory_is_refused_and_the_first_finishes(tmp_path, reference):
-    # Twelve cells on one core: the first run holds the lock well past the second's start-up.
-    longer = [*GRID[:3], "learning_rates=[0.5,0.05,0.2,0.02]", GRID[4]]
+    # 3 models x 8 rates x 25 seeds on one core: the first run holds the lock well past the
+    # second's start-up.
+    longer = [*GRID[:3], "learning_rates=[0.5,0.05,0.2,0.02,0.1,0.01,0.3,0.03]",
+              "seeds=[" + ",".join(str(s) for s in range(25)) + "]"]
     log = open(tmp_path / "first.log", "w")
     first = subprocess.Popen(
         snakemake_command(tmp_path, "--cores", "1", "--config", *longer, *TARGET),
@@ -174,7 +187,7 @@ def test_second_run_on_a_locked_directory_is_refused_and_the_first_finishes(tmp_
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
     rows = set((tmp_path / BASE / "bm.csv").read_text().splitlines())
-    assert len(rows) == 1 + 3 * 4 * 15
+    assert len(rows) == 1 + 3 * 8 * 25
     assert set((reference / BASE / "bm.csv").read_text().splitlines()) <= rows
     assert not glob.glob(str(tmp_path / ".snakemake/locks/*"))
 
@@ -192,15 +205,15 @@ def test_cuda_on_a_machine_without_it_fails_before_any_job(tmp_path):
 
 
 def test_gpu_resource_only_for_cuda_cells(tmp_path):
-    """train_cell asks a cluster for a GPU only when the cell runs on CUDA (dry run, CPU here)."""
+    """train_cells asks a cluster for a GPU only when the cells run on CUDA (dry run, CPU here)."""
     done = snakemake("-n", "--config", "dataset=synthetic", "protocols=[author]", "models=[AVA1]",
                      "learning_rates=[0.5]", "seeds=[0]", cwd=tmp_path)
-    block = done.stdout.split("rule train_cell:")[1].split("\n\n")[0]
+    block = done.stdout.split("rule train_cells:")[1].split("\n\n")[0]
     assert re.search(r"resources: .*\bgpu=0\b", block), block
 
 
 def test_record_threads_follow_the_rule_threads(tmp_path):
-    snakemake("--cores", "2", "--set-threads", "train_cell=2", "--config", "dataset=synthetic",
+    snakemake("--cores", "2", "--set-threads", "train_cells=2", "--config", "dataset=synthetic",
               "protocols=[author,paper]", "models=[AVA1]", "learning_rates=[0.5]", "seeds=[0]", "--",
               *[f"results/synthetic/{p}/cells/AVA1/lr0.5.json" for p in ("author", "paper")], cwd=tmp_path)
     for protocol in ("author", "paper"):
@@ -223,16 +236,21 @@ def manifest(tmp_path_factory):
     return root / "manifest.json"
 
 
-def train_cell(manifest, record, strip, limit=None):
+def train_cells(manifest, records, strips, lrs=("0.5",), limit=None, protocol="author",
+                seeds=("0",)):
     def small_disk():
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     return subprocess.run(
-        [sys.executable, SCRIPTS / "train_cell.py", "--manifest", manifest, "--dataset", "synthetic",
-         "--protocol", "author", "--model", "AVA1", "--lr", "0.5", "--seeds", "0",
-         "--record", record, "--strip", strip],
+        [sys.executable, SCRIPTS / "train_cells.py", "--manifest", manifest, "--dataset", "synthetic",
+         "--protocol", protocol, "--model", "AVA1", "--lrs", *lrs, "--seeds", *seeds,
+         "--records", *records, "--strips", *strips],
         capture_output=True, text=True, preexec_fn=small_disk if limit else None,
     )
+
+
+def train_cell(manifest, record, strip, limit=None):
+    return train_cells(manifest, [record], [strip], limit=limit)
 
 
 def test_full_disk_fails_the_job_cleanly(tmp_path, manifest):
@@ -259,6 +277,34 @@ def test_writes_that_fit_succeed(tmp_path, manifest):
     done = train_cell(manifest, out / "lr0.5.json", out / "lr0.5.png", limit=10_000_000)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["lr0.5.json", "lr0.5.png"]
+
+
+# --- one job, several cells -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["author", "paper"])
+def test_a_cell_trained_beside_others_equals_the_cell_trained_alone(tmp_path, manifest, protocol):
+    """A job trains a model's cells in one interpreter: nothing may leak from one cell into
+    the next (random streams, thread pools, cached state)."""
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    lrs, seeds = ("0.5", "0.05"), ("0", "1")
+    done = train_cells(manifest, [together / f"lr{lr}.json" for lr in lrs],
+                       [together / f"lr{lr}.png" for lr in lrs], lrs=lrs, protocol=protocol, seeds=seeds)
+    assert done.returncode == 0, done.stderr
+    done = train_cells(manifest, [alone / "lr0.05.json"], [alone / "lr0.05.png"], lrs=("0.05",),
+                       protocol=protocol, seeds=seeds)
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads((folder / "lr0.05.json").read_text())["runs"] for folder in (together, alone))
+    assert [r["bm"] for r in first] == [r["bm"] for r in second]
+    assert [r["health"] for r in first] == [r["health"] for r in second]
+    assert (together / "lr0.05.png").read_bytes() == (alone / "lr0.05.png").read_bytes()
+
+
+def test_a_job_with_fewer_records_than_learning_rates_is_refused(tmp_path, manifest):
+    done = train_cells(manifest, [tmp_path / "lr0.5.json"], [tmp_path / "lr0.5.png"], lrs=("0.5", "0.05"))
+    assert done.returncode == 2
+    assert "--lrs, --records and --strips must have one entry per cell, got 2, 1 and 1" in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- benchmark history ----------------------------------------------------------------------

@@ -14,13 +14,13 @@ import pytest
 from avarep import atomic, data
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "workflow" / "scripts" / "train_cell.py"
+SCRIPT = REPO / "workflow" / "scripts" / "train_cells.py"
 
-# Runs train_cell.main in this interpreter, then prints the heavy modules it loaded.
+# Runs train_cells.main in this interpreter, then prints the heavy modules it loaded.
 PROBE = """
 import json, runpy, sys
 sys.argv = [{script!r}] + {args!r}
-sys.path.insert(0, {scripts!r})  # as `python train_cell.py` would
+sys.path.insert(0, {scripts!r})  # as `python train_cells.py` would
 try:
     runpy.run_path({script!r}, run_name="__main__")
 except SystemExit as exit:
@@ -42,8 +42,8 @@ def manifest(tmp_path_factory):
 
 def heavy_modules_of_a_job(manifest, tmp_path, protocol):
     args = ["--manifest", str(manifest), "--dataset", "tiny", "--protocol", protocol,
-            "--model", "AVA5", "--lr", "0.5", "--seeds", "0",
-            "--record", str(tmp_path / "cell.json"), "--strip", str(tmp_path / "cell.png")]
+            "--model", "AVA5", "--lrs", "0.5", "--seeds", "0",
+            "--records", str(tmp_path / "cell.json"), "--strips", str(tmp_path / "cell.png")]
     probe = PROBE.format(script=str(SCRIPT), scripts=str(SCRIPT.parent), args=args)
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=300, check=False)

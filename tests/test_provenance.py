@@ -119,10 +119,10 @@ def test_outside_the_workflow_the_config_hash_is_null_with_a_reason(monkeypatch)
 
 def test_a_finished_run_counts_its_jobs():
     start = provenance.run_record({"seeds": [0]}, started="2026-01-01T00:00:00+00:00",
-                                  snakemake_version="9.0", planned_jobs={"train_cell": 4, "all": 1},
+                                  snakemake_version="9.0", planned_jobs={"train_cells": 4, "all": 1},
                                   targets=["all"])
     assert start["status"] == "running" and start["jobs"]["planned_total"] == 5
-    done = provenance.finish_run(start, status="success", finished_jobs={"train_cell": 4, "all": 1})
+    done = provenance.finish_run(start, status="success", finished_jobs={"train_cells": 4, "all": 1})
     assert done["jobs"]["finished_total"] == 5 and done["finished"] >= done["started"]
     assert done["config_sha256"] == provenance.config_sha256({"seeds": [0]})
 
@@ -130,12 +130,12 @@ def test_a_finished_run_counts_its_jobs():
 def test_job_counts_per_rule_and_a_dag_without_the_expected_attributes():
     from types import SimpleNamespace as NS
 
-    jobs = [NS(rule="train_cell"), NS(rule="all"), NS(rule="train_cell")]
-    assert provenance.job_counts(jobs) == {"all": 1, "train_cell": 2}
+    jobs = [NS(rule="train_cells"), NS(rule="all"), NS(rule="train_cells")]
+    assert provenance.job_counts(jobs) == {"all": 1, "train_cells": 2}
     start = provenance.run_record({}, started="2026-01-01T00:00:00+00:00", snakemake_version="9",
                                   planned_jobs={"all": 1}, targets=[])
     done = provenance.finished_record(start, "failed", NS(finished_jobs=jobs[:1]))
-    assert done["status"] == "failed" and done["jobs"]["finished"] == {"train_cell": 1}
+    assert done["status"] == "failed" and done["jobs"]["finished"] == {"train_cells": 1}
     moved = provenance.finished_record(start, "success", NS())  # Snakemake's internals changed
     assert moved["jobs"]["finished"] is None and "did not say" in moved["jobs"]["finished_reason"]
     assert provenance.dag_targets(NS()) == []

@@ -68,8 +68,8 @@ def test_strip_tiles_are_the_top_left_and_bottom_left_frames(tmp_path):
 def test_benchmarks_are_summed_per_rule_and_protocol(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     paths = []
-    for rel, s in [("results/d/author/benchmarks/cells/AVA1_lr0.5.tsv", 2.0),
-                   ("results/d/author/benchmarks/cells/GAN_lr0.5.tsv", 4.0),
+    for rel, s in [("results/d/author/benchmarks/cells/AVA1.tsv", 2.0),
+                   ("results/d/author/benchmarks/cells/GAN.tsv", 4.0),
                    ("results/d/benchmarks/prepare_data.tsv", 1.0)]:
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -84,9 +84,9 @@ def test_benchmarks_are_summed_per_rule_and_protocol(tmp_path):
     finally:
         os.chdir(cwd)
     rows = {(r["rule"], r["protocol"]): r for r in table.to_dict("records")}
-    assert rows[("train_cell", "author")]["jobs"] == 2
-    assert rows[("train_cell", "author")]["total_s"] == 6.0
-    assert rows[("train_cell", "author")]["max_s"] == 4.0
+    assert rows[("train_cells", "author")]["jobs"] == 2
+    assert rows[("train_cells", "author")]["total_s"] == 6.0
+    assert rows[("train_cells", "author")]["max_s"] == 4.0
     assert rows[("prepare_data", "—")]["jobs"] == 1
     assert rows[("all", "—")]["total_s"] == 7.0 and rows[("all", "—")]["max_rss_mb"] == 50.5
 

@@ -121,7 +121,7 @@ def test_two_real_runs_that_differ_in_author_build(two_runs, tmp_path):
 def test_each_run_records_its_provenance_outcome_and_checklist(two_runs):
     a, b = two_runs
     run_a, run_b = (json.loads((x / "run.json").read_text()) for x in (a, b))
-    assert run_a["status"] == "success" and run_a["jobs"]["finished"]["train_cell"] == 2
+    assert run_a["status"] == "success" and run_a["jobs"]["finished"]["train_cells"] == 2
     assert run_b["config"]["author_build"] == "2024-06"
     assert run_a["config_sha256"] != run_b["config_sha256"]
     record = cell.read_record(b / "author" / "cells" / "GAN" / "lr0.5.json")

@@ -26,36 +26,45 @@ def job_counts(output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
 
 
-def test_dry_run_schedules_266_training_jobs_by_default(tmp_path):
+def scheduled_records(output: str) -> set[str]:
+    """The cell records a dry run would write (one per protocol x model x learning rate)."""
+    return set(re.findall(r"results/[\w.-]+/([\w-]+/cells/\w+/lr[0-9.e-]+)\.json", output))
+
+
+def test_dry_run_schedules_266_cells_in_14_jobs_by_default(tmp_path):
     done = snakemake("-n", "--config", f"data_dir={REAL}", cwd=tmp_path)
     counts = job_counts(done.stdout)
-    assert counts["train_cell"] == 2 * 7 * 19  # both protocols
+    assert counts["train_cells"] == 2 * 7  # one job per protocol x model
+    assert len(scheduled_records(done.stdout)) == 2 * 7 * 19
     assert counts["prepare_data"] == 1
     assert counts["compare"] == 1
 
 
-def test_dry_run_of_one_protocol_schedules_133_training_jobs(tmp_path):
+def test_dry_run_of_one_protocol_schedules_133_cells(tmp_path):
     done = snakemake("-n", "--config", f"data_dir={REAL}", "protocols=[author]", cwd=tmp_path)
     counts = job_counts(done.stdout)
-    assert counts["train_cell"] == 7 * 19
+    assert counts["train_cells"] == 7
+    records = scheduled_records(done.stdout)
+    assert len(records) == 7 * 19 and {r.split("/")[0] for r in records} == {"author"}
     assert "compare" not in counts
 
 
 def test_default_dataset_dry_run_downloads_nothing(tmp_path):
     done = snakemake("-n", cwd=tmp_path)
-    assert job_counts(done.stdout)["train_cell"] == 266
+    assert job_counts(done.stdout)["train_cells"] == 14
+    assert len(scheduled_records(done.stdout)) == 266
     assert not (tmp_path / "results").exists()
 
 
 def test_readme_target_needs_the_main_run_only(tmp_path):
     done = snakemake("-n", "readme", cwd=tmp_path)
     counts = job_counts(done.stdout)
-    assert counts["train_cell"] == 266  # the main grid; no fidelity reading
+    assert counts["train_cells"] == 14  # the main grid; no fidelity reading
     assert "fidelity-" not in done.stdout
     fidelity = job_counts(snakemake("-n", "readme_fidelity", cwd=tmp_path).stdout)
     from avarep.readings import READINGS
 
-    assert fidelity["train_cell"] == len(READINGS) * 133  # every reading of the study
+    assert fidelity["train_cells"] == len(READINGS) * 7  # every reading of the study
 
 
 def test_lint_passes(tmp_path):
@@ -106,7 +115,7 @@ def test_every_accepted_learning_rate_is_scheduled_even_below_1e_4(tmp_path):
     rates = "learning_rates=[0.1,0.00005,1e-3,1.5e-7]"  # repr: 5e-05, 1.5e-07 (no dot)
     done = snakemake("-n", "--config", "dataset=synthetic", "protocols=[author]", "models=[VAE]",
                      rates, cwd=tmp_path)
-    assert job_counts(done.stdout)["train_cell"] == 4
+    assert job_counts(done.stdout)["train_cells"] == 1
     for label in ("0.1", "5e-05", "0.001", "1.5e-07"):
         assert f"cells/VAE/lr{label}.json" in done.stdout
 
@@ -138,8 +147,8 @@ def test_tiny_end_to_end_run_produces_every_output(tmp_path):
         "check/claims.csv", "check/summary.md",
         *[f"figures/bm_vs_lr_{m}.png" for m in ("AVA1", "AVA3", "GAN")],
         *[f"cells/{m}/lr{lr}.{ext}" for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05") for ext in ("json", "png")],
-        *[f"logs/cells/{m}_lr{lr}.log" for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05")],
-        *[f"benchmarks/cells/{m}_lr{lr}.tsv" for m in ("AVA1", "AVA3", "GAN") for lr in ("0.5", "0.05")],
+        *[f"logs/cells/{m}.log" for m in ("AVA1", "AVA3", "GAN")],
+        *[f"benchmarks/cells/{m}.tsv" for m in ("AVA1", "AVA3", "GAN")],
     ]
     missing = [name for name in expected if not (out / name).is_file()]
     assert not missing, missing

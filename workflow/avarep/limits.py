@@ -189,10 +189,10 @@ def memory_bandwidth(megabytes: int = 512) -> float:
 
 
 def startup_seconds(protocol: str, repeats: int = 5) -> float:
-    """Wall time of a fresh interpreter importing what a train_cell job of ``protocol``
+    """Wall time of a fresh interpreter importing what a train_cells job of ``protocol``
     imports (the entry point and the protocol module), best of ``repeats``."""
     scripts = Path(__file__).resolve().parents[1] / "scripts"
-    code = (f"import sys; sys.path.insert(0, {str(scripts)!r}); import train_cell; "
+    code = (f"import sys; sys.path.insert(0, {str(scripts)!r}); import train_cells; "
             f"from avarep.protocols import load; load({protocol!r})")
 
     def work():

@@ -20,6 +20,12 @@ def cell_records(results: str, run: str, models: Sequence[str], lrs: Sequence[st
     return [f"{results}/{run}/cells/{m}/lr{lr}.json" for m in models for lr in lrs]
 
 
+def model_cell_files(results: str, lrs: Sequence[str], extension: str) -> list[str]:
+    """A training job's outputs: one file per learning rate, in the sweep's order, for the
+    ``{protocol}`` and ``{model}`` wildcards of the job (records: "json", strips: "png")."""
+    return [f"{results}/{{protocol}}/cells/{{model}}/lr{lr}.{extension}" for lr in lrs]
+
+
 def aggregate_outputs(results: str, run: str, models: Sequence[str]) -> list[str]:
     base = f"{results}/{run}"
     return [
@@ -62,13 +68,12 @@ FIDELITY_TABLES = {"table": ("fidelity", "Fidelity study: each reading of the au
 TABLE_PAGES = {"protocol": PROTOCOL_TABLES, "compare": COMPARE_TABLES, "fidelity": FIDELITY_TABLES}
 
 
-def benchmark_files(results: str, protocols: Sequence[str], models: Sequence[str],
-                    lrs: Sequence[str]) -> list[str]:
+def benchmark_files(results: str, protocols: Sequence[str], models: Sequence[str]) -> list[str]:
     """Every benchmark file the pipeline's rules write (the report's own rules write none)."""
     files = [f"{results}/benchmarks/prepare_data.tsv"]
     for protocol in protocols:
         base = f"{results}/{protocol}/benchmarks"
-        files += [f"{base}/cells/{m}_lr{lr}.tsv" for m in models for lr in lrs]
+        files += [f"{base}/cells/{m}.tsv" for m in models]
         files += [f"{base}/aggregate.tsv", f"{base}/check.tsv"]
     if len(protocols) > 1:
         files.append(f"{results}/benchmarks/compare.tsv")

@@ -33,7 +33,7 @@ CHECK_SUMMARY = (
 FRONT_PAGE = (
     ("Scope", "claims", "``{p}/check/verdicts.csv`` column ``text``"),
     ("Scope", "images, models, γ, seeds", "``manifest.json``; the distinct ``model``, ``lr``, ``seed`` of ``{p}/bm.csv``"),
-    ("Methodology", "compute (s, MB)", "``benchmarks_summary.csv`` rows ``train_cell`` and ``all`` (sums of the Snakemake benchmark files ``{p}/benchmarks/``)"),
+    ("Methodology", "compute (s, MB)", "``benchmarks_summary.csv`` rows ``train_cells`` and ``all`` (sums of the Snakemake benchmark files ``{p}/benchmarks/``)"),
     ("Results", "cells inside, mean |Δ|", "``{p}/check/cells.csv``: count of ``inside`` = True among judged rows; mean of ``abs_delta`` where a published value exists"),
     ("Results", "Table 3 inside", "``{p}/check/table3.csv``, count of ``inside`` = True among judged rows"),
     ("Results", "seeds not ok", "``{p}/bm.csv`` column ``status`` (each row from the record " + RECORD + ")"),

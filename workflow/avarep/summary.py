@@ -147,7 +147,7 @@ def _methodology_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
     doc.para(f"Numerical health ({RULE_NAME}): " + HEALTH_RULE)
     if benchmarks is None or not len(benchmarks):
         return
-    train = benchmarks[benchmarks["rule"] == "train_cell"]
+    train = benchmarks[benchmarks["rule"] == "train_cells"]
     total = benchmarks[benchmarks["rule"] == "all"]
     if len(train) and len(total):
         t = total.iloc[0]

@@ -147,7 +147,7 @@ rule samples_grid:
 
 rule benchmarks_summary:
     input:
-        paths.benchmark_files(RESULTS, PROTOCOLS, MODELS, LRS),
+        paths.benchmark_files(RESULTS, PROTOCOLS, MODELS),
     output:
         csv=f"{RESULTS}/benchmarks_summary.csv",
         html=report(

@@ -9,10 +9,11 @@
   the bytes the seed streams over its 3P-wide weight matrices (avarep.limits counts the
   passes) at the measured single-thread memory bandwidth (arrays far beyond the cache);
 * per-job start-up, per protocol: a fresh interpreter importing what a cell job imports;
-* Snakemake's per-job overhead (--full): the cell job's wall time (its benchmark file)
-  minus the time the cell spent training inside the job;
+* Snakemake's per-job overhead (--full): a training job's wall time (its benchmark file;
+  one job per protocol x model) minus the time its cells spent training inside it;
 * --full: the full default grid (2 protocols x 133 cells x 5 seeds) with `snakemake --cores 4`
-  in a fresh directory (a cold start: no earlier results), wall time and jobs per minute;
+  in a fresh directory (a cold start: no earlier results), wall time and cells per minute
+  (history column ``jobs_per_minute``, named when a job was one cell);
   ``--protocols author`` times the author protocol alone.
 
 Each run appends one line to results/benchmarks/history.csv (and writes the details to
@@ -127,8 +128,9 @@ def full_run(data_dir: Path, cores: int, protocols: list[str]) -> dict:
         "wall_seconds": wall,
         "jobs_per_minute": 60 * n / wall,
         "mean_cell_seconds_inside_job": sum(inside) / n,
+        "jobs": len(job_walls),  # one per protocol x model, each training its model's cells
         "mean_job_seconds": sum(job_walls) / len(job_walls),
-        "mean_job_overhead_seconds": (sum(job_walls) - sum(inside)) / n,
+        "mean_job_overhead_seconds": (sum(job_walls) - sum(inside)) / len(job_walls),
     }
 
 
@@ -212,7 +214,8 @@ def main(argv=None) -> int:
         result["full"] = full_run(args.data_dir.resolve(), args.cores, args.protocols)
         f = result["full"]
         print(f"full run ({', '.join(f['protocols'])}): {f['cells']} cells in {f['wall_seconds']:.1f} s "
-              f"with --cores {f['cores']} ({f['jobs_per_minute']:.0f} jobs/min); per job "
+              f"with --cores {f['cores']} ({f['jobs_per_minute']:.0f} cells/min); {f['jobs']} "
+              f"training jobs, per job "
               f"{f['mean_job_seconds']:.2f} s of which {f['mean_job_overhead_seconds']:.2f} s "
               f"start-up and I/O outside training")
     atomic.write_json(args.out / f"{result['when'].replace(':', '')}.json", result)
