@@ -22,6 +22,7 @@ rule train_cells:
         f"{RESULTS}/{{protocol}}/logs/cells/{{model}}.log",
     benchmark:
         f"{RESULTS}/{{protocol}}/benchmarks/cells/{{model}}.tsv"
+    priority: training_priority
     conda:
         "../../envs/ava.yaml"
     threads: 1

@@ -186,6 +186,17 @@ def run_seeds(run):
     return SEEDS
 
 
+def training_priority(wildcards):
+    """Snakemake starts the ready job of highest priority first: the costliest models' jobs
+    first, so that no long job starts last and ends the run alone on one core (a `paper`
+    AVA5 job takes about twice a VAE's). The rank, in either protocol, is the model's passes
+    over its wide weight matrices per training step (avarep.limits, from the model's parts).
+    """
+    from avarep.limits import paper_passes_per_step
+
+    return sum(paper_passes_per_step(wildcards.model).values())
+
+
 def cell_device(protocol):
     """The configured device, or the CPU for a CPU-only protocol (its registry entry)."""
     return protocols.device_for(run_protocol(protocol), config["device"])
