@@ -392,17 +392,24 @@ class PaperModel:
     # -- one step
     def step(self, x, r, lr):
         """One step on a minibatch x (B, CP) with normal draws r (B, n): each network moves by
-        the mean of the B per-example steps (B = 1: the paper's online step)."""
+        the mean of the B per-example steps (B = 1: the paper's online step). The players
+        move in the order of CHOICES["step_order"]."""
         lr = lr / x.shape[0]  # the updates sum the rows; lr / 1 == lr exactly
         if self.is_gan:
             return self._gan_step(x, r, lr)
-        f = self.flags
+        self._encoder_step(x, r, lr)
+        mu, s2, z = self._decoder_step(x, r, lr)
+        self._discriminator_steps(x, mu, z, lr)
+        self._check_pending()
+        self.steps += 1
+        self._last = {"mean_sigma2": s2.mean(), "mean_abs_mu": mu.abs().mean()}
+
+    def _encoder_step(self, x, r, lr):
         n = self.latent
-        # ---- encoder
         acts, u, mu, s2 = self._encode(x)
         z = mu + torch.sqrt(s2) * r
         e_mu = -mu
-        if f.encoder_discriminator:
+        if self.flags.encoder_discriminator:
             xf = self.decoder(z)
             mu_f = self._encode(xf)[2]
             D0 = self.D(mu_f)
@@ -416,34 +423,37 @@ class PaperModel:
         delta = torch.cat([e_mu * self._mu_prime(mu), e_s2 * torch.sigmoid(u[:, n:])], 1)
         self._watch("encoder output or error", mu, s2, delta)
         self.encoder.update(acts, delta, lr)
-        # ---- decoder (z from the updated encoder, same r)
+
+    def _decoder_step(self, x, r, lr):
+        """z from the updated encoder with the encoder step's r. Returns (mu, sigma2, z)."""
         _, _, mu, s2 = self._encode(x)
         z = mu + torch.sqrt(s2) * r
         acts, _, xf = self.decoder.forward(z)
         e = x - xf
-        if f.decoder_discriminator:
+        if self.flags.decoder_discriminator:
             d0 = self.d(xf)
             self._watch("d(x') in the decoder step", d0)
             e = e + self._adv(d0)
         delta = e * logistic_prime(xf)
         self._watch("decoder output or error", delta)
         self.decoder.update(acts, delta, lr)
-        xf = None  # the decoder changed
-        # ---- d
+        return mu, s2, z
+
+    def _discriminator_steps(self, x, mu, z, lr):
+        """d, then D (the encoder already updated: mu is current), on x' from the updated
+        decoder."""
+        f = self.flags
+        xf = None
         if f.decoder_discriminator:
             xf = self.decoder(z)
             lean = (x - xf) * logistic_prime(xf) if f.lean_decode else None
             self._train_disc(self.d, x, xf, lr, lean=lean, name="d")
-        # ---- D (encoder already updated: mu is current)
         if f.encoder_discriminator:
             if xf is None:
                 xf = self.decoder(z)
             mu_f = self._encode(xf)[2]
             lean = (mu - mu_f) * self._mu_prime(mu_f) if f.lean_encode else None
             self._train_disc(self.D, mu, mu_f, lr, lean=lean, name="D")
-        self._check_pending()
-        self.steps += 1
-        self._last = {"mean_sigma2": s2.mean(), "mean_abs_mu": mu.abs().mean()}
 
     def _train_disc(self, net, real, fake, lr, lean, name):
         """Real pass error a'(p)/p, fake pass -a'(p)/(1-p) (+ a'(p_fake) * Sum(lean)); both
