@@ -8,7 +8,7 @@
 * ``paper``, per seed: a few cells (``--paper-seeds`` seeds each) next to the memory limit:
   the bytes the seed streams over its 3P-wide weight matrices (avarep.limits counts the
   passes) at the measured single-thread memory bandwidth (arrays far beyond the cache);
-* per-job start-up, per protocol: a fresh interpreter importing what a cell job imports;
+* per-job start-up, per protocol: a fresh interpreter importing what a training job imports;
 * Snakemake's per-job overhead (--full): a training job's wall time (its benchmark file;
   one job per protocol x model) minus the time its cells spent training inside it;
 * --full: the full default grid (2 protocols x 133 cells x 5 seeds) with `snakemake --cores 4`
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
     print_cells(rows)
     startup = {protocol: limits.startup_seconds(protocol, args.startup_repeats)
                for protocol in PROTOCOLS}
-    print("per-job start-up (imports of a cell job): "
+    print("per-job start-up (imports of a training job): "
           + ", ".join(f"{k} {v:.2f} s" for k, v in startup.items()))
     author_cells = [r for r in rows if r["protocol"] == "author"]
     mean_cell = args.seeds * sum(r["seconds_per_seed"] for r in author_cells) / len(author_cells)
