@@ -162,12 +162,30 @@ def verdict_markdown(frame: pd.DataFrame) -> str:
 
 def summary_markdown(tab, verdict_frame, records, classifier) -> str:
     """The study's summary; its first line is the answer."""
-    budget = records[0]["settings"]["budget"]
-    counts = verdict_frame["verdict"].value_counts().to_dict() if len(verdict_frame) else {}
-    wall = sum(r["wall_seconds"] for r in records)
     lines = [
         answer(verdict_frame, tab), "",
         "# Beyond the paper: AVA on Fashion-MNIST", "",
+        *_design_lines(records, classifier),
+        "## Table (test split)", "",
+        "Each cell: mean ± SD over ok seeds at the best γ, and (in brackets) the median over "
+        "every ok seed of the whole budget. FD, KID, class KL (of the classifier's label "
+        "histogram from uniform) and reconstruction MSE: lower is better; precision, recall, "
+        "density, coverage (k = 5): higher is better; BM is the paper's metric, reported for "
+        "continuity.", "",
+        table_markdown(tab),
+        *_verdict_lines(verdict_frame),
+        f"**Sanity (floors):** {floor_check(tab)}", "",
+        "Seeds are excluded by the main grid's health rule (avarep.health: non-finite numbers "
+        "→ diverged; encoder |μ| or σ² above 100 → unstable); the table counts them.", "",
+    ]
+    return "\n".join(lines)
+
+
+def _design_lines(records, classifier) -> list[str]:
+    """The budget, the features and the compute time, one paragraph each."""
+    budget = records[0]["settings"]["budget"]
+    wall = sum(r["wall_seconds"] for r in records)
+    return [
         f"**Budget (equal for every neural model):** {budget['epochs']} epoch(s) over the first "
         f"{budget['train_images']} train images, minibatch {budget['batch']}, seeds "
         f"{', '.join(map(str, records[0]['seeds']))}; γ ∈ {budget['lrs_paper']} (paper models: "
@@ -186,13 +204,12 @@ def summary_markdown(tab, verdict_frame, records, classifier) -> str:
         f"**Training and scoring time:** {wall / 60:.1f} min summed over the {len(records)} jobs "
         "(the wall time of a run is less with several cores).",
         "",
-        "## Table (test split)", "",
-        "Each cell: mean ± SD over ok seeds at the best γ, and (in brackets) the median over "
-        "every ok seed of the whole budget. FD, KID, class KL (of the classifier's label "
-        "histogram from uniform) and reconstruction MSE: lower is better; precision, recall, "
-        "density, coverage (k = 5): higher is better; BM is the paper's metric, reported for "
-        "continuity.", "",
-        table_markdown(tab),
+    ]
+
+
+def _verdict_lines(verdict_frame) -> list[str]:
+    counts = verdict_frame["verdict"].value_counts().to_dict() if len(verdict_frame) else {}
+    return [
         "## Verdicts", "",
         f"Each AVA variant against each baseline at their best γ: Welch 95% CI of the difference "
         f"of means over ok seeds, Holm-corrected across all {len(verdict_frame)} comparisons of "
@@ -202,11 +219,7 @@ def summary_markdown(tab, verdict_frame, records, classifier) -> str:
         "verdicts read the paper's direction (higher is better) and are listed for continuity "
         "only: BM ranks the mean image above real images (see the sanity line).", "",
         verdict_markdown(verdict_frame),
-        f"**Sanity (floors):** {floor_check(tab)}", "",
-        "Seeds are excluded by the main grid's health rule (avarep.health: non-finite numbers "
-        "→ diverged; encoder |μ| or σ² above 100 → unstable); the table counts them.", "",
     ]
-    return "\n".join(lines)
 
 
 def floor_check(tab) -> str:
