@@ -36,10 +36,13 @@ def strip_png(images, generated) -> bytes:
         fake = generated[i, 0] if generated is not None else np.full_like(images.pixels[i], 0.5)
         canvas[h + gap :, x0 : x0 + w] = to_uint8(fake, w, h)
     buffer = io.BytesIO()
-    # A 256-colour palette of the strip's own colours (median cut, no dithering: deterministic)
-    # makes a strip about 3x lighter; the report embeds one per cell (266 in a full run).
+    # A 256-colour palette of the strip's own colours (no dithering: deterministic) makes a
+    # strip about 3x lighter; the report embeds one per cell (266 in a full run). The fast
+    # octree is 5-25x quicker than median cut (4-16 ms against 54-110 ms, which added ~15 s to
+    # a default run) and as close to the pixels (4.3-4.7 levels off on average, median cut
+    # 4.0-5.1, on the orbit frames and generations of three models).
     palette = Image.fromarray(canvas).quantize(
-        colors=STRIP_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        colors=STRIP_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
     )
     palette.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
