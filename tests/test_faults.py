@@ -349,6 +349,28 @@ def test_a_history_of_the_old_format_gains_columns_and_keeps_its_rows(tmp_path, 
     assert rows[1]["machine"] == "new" and rows[1]["full_wall_seconds"] == ""
 
 
+def test_a_full_run_fills_the_history_columns_of_the_full_run(monkeypatch, capsys):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import benchmark
+
+    cells = [{"protocol": p, "seconds_per_seed": s, "limit_seconds_per_seed": s / 2}
+             for p, s in (("author", 0.1), ("author", 0.3), ("paper", 0.5))]
+    full = {"protocols": ["author", "paper"], "cells": 266, "wall_seconds": 369.44, "cores": 2,
+            "jobs_per_minute": 43.21, "jobs": 14, "mean_job_seconds": 46.5,
+            "mean_job_overhead_seconds": 4.25}
+    result = {"when": "2026-11-30T10:00:00", "machine": "m", "mean_cell_seconds": 1.0,
+              "peak_rss_mb": 512.4, "cells": cells, "startup_seconds": {"author": 0.21, "paper": 1.8},
+              "full": full}
+    line = benchmark.history_line(result)
+    assert list(line) == benchmark.HISTORY_COLUMNS
+    assert (line["full_wall_seconds"], line["jobs_per_minute"], line["full_protocols"]) == (
+        "369.4", "43.2", "author paper")
+    assert (line["author_seconds_per_seed"], line["author_limit_seconds_per_seed"]) == ("0.2000", "0.1000")
+    assert line["paper_startup_seconds"] == "1.800" and line["peak_rss_mb"] == "512"
+    benchmark.print_full(full)
+    assert "266 cells in 369.4 s with --cores 2 (43 cells/min); 14 training jobs" in capsys.readouterr().out
+
+
 # --- errors a user must see on the terminal, in one line -------------------------------------
 
 

@@ -212,28 +212,37 @@ def main(argv=None) -> int:
     }
     if args.full:
         result["full"] = full_run(args.data_dir.resolve(), args.cores, args.protocols)
-        f = result["full"]
-        print(f"full run ({', '.join(f['protocols'])}): {f['cells']} cells in {f['wall_seconds']:.1f} s "
-              f"with --cores {f['cores']} ({f['jobs_per_minute']:.0f} cells/min); {f['jobs']} "
-              f"training jobs, per job "
-              f"{f['mean_job_seconds']:.2f} s of which {f['mean_job_overhead_seconds']:.2f} s "
-              f"start-up and I/O outside training")
+        print_full(result["full"])
     atomic.write_json(args.out / f"{result['when'].replace(':', '')}.json", result)
     history = args.out / "history.csv"
-    append_history(history, {
-        "when": result["when"],
-        "machine": result["machine"],
-        "mean_cell_seconds": f"{mean_cell:.4f}",
-        "full_wall_seconds": f"{result['full']['wall_seconds']:.1f}" if args.full else "",
-        "jobs_per_minute": f"{result['full']['jobs_per_minute']:.1f}" if args.full else "",
-        "peak_rss_mb": f"{result['peak_rss_mb']:.0f}",
-        **{f"{protocol}_{key}": f"{mean_of(rows, key, protocol):.4f}"
-           for protocol in PROTOCOLS for key in ("seconds_per_seed", "limit_seconds_per_seed")},
-        **{f"{protocol}_startup_seconds": f"{startup[protocol]:.3f}" for protocol in PROTOCOLS},
-        "full_protocols": " ".join(result["full"]["protocols"]) if args.full else "",
-    })
+    append_history(history, history_line(result))
     print(f"wrote {history}")
     return 0
+
+
+def print_full(f: dict) -> None:
+    print(f"full run ({', '.join(f['protocols'])}): {f['cells']} cells in {f['wall_seconds']:.1f} s "
+          f"with --cores {f['cores']} ({f['jobs_per_minute']:.0f} cells/min); {f['jobs']} "
+          f"training jobs, per job {f['mean_job_seconds']:.2f} s of which "
+          f"{f['mean_job_overhead_seconds']:.2f} s start-up and I/O outside training")
+
+
+def history_line(result: dict) -> dict:
+    """One row of history.csv from a run's result (the full-run columns empty without it)."""
+    full = result.get("full")
+    return {
+        "when": result["when"],
+        "machine": result["machine"],
+        "mean_cell_seconds": f"{result['mean_cell_seconds']:.4f}",
+        "full_wall_seconds": f"{full['wall_seconds']:.1f}" if full else "",
+        "jobs_per_minute": f"{full['jobs_per_minute']:.1f}" if full else "",
+        "peak_rss_mb": f"{result['peak_rss_mb']:.0f}",
+        **{f"{protocol}_{key}": f"{mean_of(result['cells'], key, protocol):.4f}"
+           for protocol in PROTOCOLS for key in ("seconds_per_seed", "limit_seconds_per_seed")},
+        **{f"{protocol}_startup_seconds": f"{result['startup_seconds'][protocol]:.3f}"
+           for protocol in PROTOCOLS},
+        "full_protocols": " ".join(full["protocols"]) if full else "",
+    }
 
 
 if __name__ == "__main__":
