@@ -9,18 +9,22 @@ from typing import Iterable
 import pandas as pd
 
 
+#: The rule that trains the cells (its benchmark files sit in benchmarks/cells/).
+TRAINING_RULE = "train_cells"
+
+
 def benchmark_rule(path: str | os.PathLike) -> tuple[str, str]:
     """(rule, protocol) of a benchmark file: .../<protocol>/benchmarks/cells/*.tsv is train_cells."""
     path = Path(path)
     parts = path.parts
-    rule = "train_cells" if path.parent.name == "cells" else path.stem
+    rule = TRAINING_RULE if path.parent.name == "cells" else path.stem
     at = parts.index("benchmarks") if "benchmarks" in parts else 0
     owner = parts[at - 1] if at >= 1 else ""
     dataset_level = at >= 2 and parts[at - 2] == "results"
     return rule, ("—" if dataset_level else owner)
 
 
-RULE_ORDER = ["prepare_data", "train_cells", "aggregate", "check", "compare"]
+RULE_ORDER = ["prepare_data", TRAINING_RULE, "aggregate", "check", "compare"]
 
 
 def benchmarks_table(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:

@@ -116,6 +116,8 @@ def paper_passes_per_step(model: str) -> dict[str, int]:
     # its update (2)
     d = 4 if parts.decoder_discriminator else 0
     return {"encoder": encoder, "decoder": decoder, "d": d}
+
+
 #: Passes per seed outside training: generation encodes the test images and decodes N K rows.
 PAPER_PASSES_PER_GENERATION = {"encoder": 1, "decoder": 1, "d": 0}
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import protocols
+from .benchtable import TRAINING_RULE
 from .check import RULE
 from .health import RULE as HEALTH_RULE
 from .health import RULE_NAME, STATUSES
@@ -147,7 +148,7 @@ def _methodology_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
     doc.para(f"Numerical health ({RULE_NAME}): " + HEALTH_RULE)
     if benchmarks is None or not len(benchmarks):
         return
-    train = benchmarks[benchmarks["rule"] == "train_cells"]
+    train = benchmarks[benchmarks["rule"] == TRAINING_RULE]
     total = benchmarks[benchmarks["rule"] == "all"]
     if len(train) and len(total):
         t = total.iloc[0]

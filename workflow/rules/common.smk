@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from avarep import paths, protocols
 from avarep.config import ConfigError, coerce_command_line, validate, validate_keys
+from avarep.limits import paper_passes_per_step
 from avarep.readings import PROTOCOL as FIDELITY_PROTOCOL
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
@@ -192,8 +193,6 @@ def training_priority(wildcards):
     AVA5 job takes about twice a VAE's). The rank, in either protocol, is the model's passes
     over its wide weight matrices per training step (avarep.limits, from the model's parts).
     """
-    from avarep.limits import paper_passes_per_step
-
     return sum(paper_passes_per_step(wildcards.model).values())
 
 

@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread, as a cell job runs
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread, as a training job runs
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import _bootstrap  # noqa: E402,F401

@@ -418,19 +418,20 @@ class AuthorModel:
 
     def _draw_r(self, rng, *shape):
         """r ~ N(0, I): one draw shared by the three channels (or one each, a rejected reading)."""
-        if self.options["z_per_channel"]:
-            return rng.standard_normal((3, *shape, LATENT_DIM)).astype(self.dtype)
-        r = rng.standard_normal((*shape, LATENT_DIM)).astype(self.dtype)
-        return np.broadcast_to(r, (3, *r.shape))
+        return self._per_channel(rng.standard_normal(self._drawn_shape(shape)).astype(self.dtype))
 
     def _draw_r_block(self, rng, n_images: int, k: int):
         """``_draw_r(rng, k)`` for n_images test images in one call: a Generator fills an
         array element by element, so one (n_images, ...) draw equals n_images draws in turn."""
-        if self.options["z_per_channel"]:
-            block = rng.standard_normal((n_images, 3, k, LATENT_DIM)).astype(self.dtype)
-            return list(block)
-        block = rng.standard_normal((n_images, k, LATENT_DIM)).astype(self.dtype)
-        return [np.broadcast_to(r, (3, *r.shape)) for r in block]
+        block = rng.standard_normal((n_images, *self._drawn_shape((k,)))).astype(self.dtype)
+        return [self._per_channel(r) for r in block]
+
+    def _drawn_shape(self, shape) -> tuple:
+        return ((3,) if self.options["z_per_channel"] else ()) + (*shape, LATENT_DIM)
+
+    def _per_channel(self, r):
+        """r as (3, ...): as drawn with a draw per channel, else one draw seen by all three."""
+        return r if self.options["z_per_channel"] else np.broadcast_to(r, (3, *r.shape))
 
     def _draw_z(self, rng):
         """z = mu + sqrt(max(var, MIN)) r from the stored state."""
