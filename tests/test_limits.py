@@ -58,10 +58,18 @@ def test_author_multiply_adds_from_parts_equal_the_per_model_table(model):
 def test_paper_bytes_by_hand():
     # P = 2: the wide matrices are 3P x hidden(2, 10)[0] = 6 x 4 float64 = 192 bytes.
     assert limits.paper_wide_matrix_bytes(2) == 192
-    # 3 images: VAE 8 passes a step + generation 2; AVA5 16 + 2; GAN 9 + 1 (no encoding).
-    assert limits.paper_bytes_per_seed("VAE", 2, 3) == (3 * 8 + 2) * 192
-    assert limits.paper_bytes_per_seed("AVA5", 2, 3) == (3 * 16 + 2) * 192
-    assert limits.paper_bytes_per_seed("GAN", 2, 3) == (3 * 9 + 1) * 192
+    # 3 images, updates collected 8 at a time: every matrix adds its collection once (2
+    # passes), at the end. VAE: encoder 3 x 1 + 2 + 1 (generation), decoder 3 x 2 + 2 + 1.
+    assert limits.paper_passes_per_seed("VAE", 3) == {"encoder": 6, "decoder": 9, "d": 0}
+    # AVA5: encoder 3 x 3 + 2 + 1, decoder 3 x 4 + 2 + 1, d 3 x 2 + 2 (6 terms fit in 8).
+    assert limits.paper_passes_per_seed("AVA5", 3) == {"encoder": 12, "decoder": 15, "d": 8}
+    # GAN: no encoding at generation; generator 3 x 3 + 2 + 1, d 3 x 2 + 2.
+    assert limits.paper_passes_per_seed("GAN", 3) == {"encoder": 0, "decoder": 12, "d": 8}
+    assert limits.paper_bytes_per_seed("AVA5", 2, 3) == 35 * 192
+    # 20 images: the encoder adds its collection after steps 8 and 16 and at the end (6
+    # passes) and recomputes the reused product in steps 9 and 17: 20 + 6 + 2 + 1.
+    # d's 40 terms fill 5 collections: 20 x 2 + 10.
+    assert limits.paper_passes_per_seed("AVA1", 20) == {"encoder": 29, "decoder": 67, "d": 50}
     # The paper's frames: 100 x 19200 float64 matrices of 15.36 MB.
     assert limits.paper_wide_matrix_bytes(6400) == 15_360_000
 
@@ -99,42 +107,26 @@ def test_author_transcendentals_match_the_code(model, monkeypatch):
     assert dict(counts) == limits.author_transcendentals_per_seed(model, 5, 3)
 
 
-def count_wide_passes(m, work):
-    """Run work() and count passes over each network's 3P-wide matrix: a forward product
-    reads it once, an update reads and writes it, and the decoder's (its last layer) is read
-    once more for the error sent below."""
-    calls = Counter()
-    names = {id(net): name for name, net in m.networks().items()}
-    forward, update = paper.MLP.forward, paper.MLP.update
-
-    def counted_forward(net, x):
-        calls[names[id(net)], "forward"] += 1
-        return forward(net, x)
-
-    def counted_update(net, acts, delta, lr):
-        calls[names[id(net)], "update"] += 1
-        return update(net, acts, delta, lr)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(paper.MLP, "forward", counted_forward)
-        patch.setattr(paper.MLP, "update", counted_update)
-        work()
-    per_update = {"encoder": 2, "decoder": 3, "d": 2}
-    return {name: calls[name, "forward"] + per_update[name] * calls[name, "update"]
-            for name in ("encoder", "decoder", "d")}
+def wide_matrices(m):
+    """Each network's 3P-wide matrix: the encoder's and d's first layer, the decoder's last."""
+    wide = {"encoder": (m.encoder, 0), "decoder": (m.decoder, -1), "d": (m.d, 0)}
+    return {name: net.matrices[i] for name, (net, i) in wide.items() if net is not None}
 
 
+@pytest.mark.parametrize("capacity", [8, 4])
 @pytest.mark.parametrize("model", MODELS)
-def test_paper_passes_match_the_code(model):
+def test_paper_passes_match_the_code(model, capacity, monkeypatch):
+    """Train 20 steps and generate with every layer collecting its updates; each wide
+    matrix counts its own passes (avarep.deferred.DeferredMatrix.passes)."""
+    monkeypatch.setattr(paper, "DEFER_FROM_WEIGHTS", 0)
+    monkeypatch.setattr(paper, "PENDING_UPDATES", capacity)
     gen = torch.Generator().manual_seed(0)
-    m = paper.build(model, 6, gen, {"dtype": "float64", "device": "cpu"}, latent=2, hidden=[4])
-    x = torch.rand(1, 6, generator=gen, dtype=torch.float64)
-    r = torch.randn(1, 2, generator=gen, dtype=torch.float64)
+    m = paper.build(model, 6, gen, paper.check_options({}), latent=2, hidden=[4],
+                    check_each_step=False)
+    x = torch.rand(20, 6, generator=gen, dtype=torch.float64)
     with torch.no_grad():
-        step = count_wide_passes(m, lambda: m.step(x, r, 0.1))
-        sample = count_wide_passes(m, lambda: m.sample(x, 3, gen))
-    assert step == limits.paper_passes_per_step(model)
-    expected = dict(limits.PAPER_PASSES_PER_GENERATION)
-    if model == "GAN":
-        expected["encoder"] = 0
-    assert sample == expected
+        paper.fit(m, x, 0.1)
+        m.sample(x[:2], 3, gen)
+    counted = {name: matrix.passes for name, matrix in wide_matrices(m).items()}
+    expected = limits.paper_passes_per_seed(model, 20, capacity)
+    assert counted == {name: n for name, n in expected.items() if n}

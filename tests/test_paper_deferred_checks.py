@@ -76,3 +76,14 @@ def test_deferring_the_checks_changes_no_number(model):
             paper.fit(m, torch.tensor(data.reshape(6, -1)), 0.4)
         trained[each_step] = [p.clone() for net in m.networks().values() for p in net.parameters()]
     assert all(torch.equal(a, b) for a, b in zip(trained[True], trained[False]))
+
+
+@pytest.mark.parametrize("values, finite", [
+    ([1.0, 2.0], True),
+    ([1e308, 1e308], True),  # the sum overflows, every element is finite
+    ([1.0, float("inf")], False),
+    ([float("-inf"), float("inf")], False),
+    ([float("nan"), 0.0], False),
+])
+def test_the_finiteness_test_of_a_tensor(values, finite):
+    assert paper._all_finite(torch.tensor(values, dtype=torch.float64)) is finite

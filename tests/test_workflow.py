@@ -223,12 +223,12 @@ def test_readme_unlock_recipe_warns_that_no_other_run_may_be_alive():
 
 def test_costliest_models_train_first(tmp_path):
     """Training jobs carry their model's cost as Snakemake priority (longest jobs first, so no
-    long job starts last): the passes over the wide matrices per step, hand-counted in
-    avarep.limits' docstring (VAE 4 + 4, AVA1 4 + 5 + 4, AVA3 6 + 6, AVA5 6 + 6 + 4, GAN 5 + 4)."""
+    long job starts last): the products with the wide matrices per step, hand-counted in
+    avarep.limits (VAE 1 + 2, AVA1 1 + 3 + 2, AVA3 3 + 4, AVA5 3 + 4 + 2, GAN 3 + 2)."""
     done = snakemake("-n", "--config", "dataset=synthetic", cwd=tmp_path)
     found = re.findall(r"rule train_cells:\n(?:    .*\n)*?    wildcards: protocol=(\w+), model=(\w+)\n"
                        r"(?:    .*\n)*?    priority: (\d+)", done.stdout)
     assert len(found) == 14
-    expected = {"VAE": 8, "AVA1": 13, "AVA2": 13, "AVA3": 12, "AVA4": 12, "AVA5": 16, "GAN": 9}
+    expected = {"VAE": 3, "AVA1": 6, "AVA2": 6, "AVA3": 7, "AVA4": 7, "AVA5": 9, "GAN": 5}
     assert {(protocol, model): int(p) for protocol, model, p in found} == {
         (protocol, model): cost for protocol in ("author", "paper") for model, cost in expected.items()}

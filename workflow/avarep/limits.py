@@ -9,15 +9,18 @@ next to its limit:
   draw of z and per BM distance), each at numpy's single-thread rate on cache-sized arrays.
 * ``paper``: memory traffic. Each step streams the three 3P x h weight matrices (encoder's
   first layer, decoder's last, d's first; 100 x 19200 float64 = 15.4 MB each on the paper's
-  frames) several times; everything else is small. :func:`paper_passes_per_step` counts the
-  passes, :func:`paper_bytes_per_seed` turns them into bytes, to be divided by the measured
+  frames); everything else is small. :func:`paper_passes_per_seed` counts the passes,
+  :func:`paper_bytes_per_seed` turns them into bytes, to be divided by the measured
   single-thread memory bandwidth (:func:`memory_bandwidth`, arrays far beyond the cache).
 
-A pass is one sweep over a matrix: a forward product reads it once; an update reads and
-writes it (2); the error sent back through a layer above the first reads it once more,
-with the pre-update weights (so the decoder's last layer costs 3 per update, a first
-layer 2). Counted from ``MLP.forward``/``MLP.update`` and the step functions of
-``protocols/paper.py`` (tests/test_limits.py checks the table against those calls).
+A pass is one sweep over such a matrix. Its rank-1 updates are collected
+(:mod:`avarep.deferred`, ``PENDING_UPDATES`` terms at a time), so a step pays for its
+products: a forward product reads the matrix once, and so does the error the decoder sends
+back through its last layer (with the pre-update weights); the encoder's second product with
+the same image is reused unless its updates were added in between. Adding the collected
+terms reads and writes the matrix (2 passes): whenever the collection is full, and once at
+the end of training. Counted from the step functions of ``protocols/paper.py``;
+tests/test_limits.py checks the counts against the passes a real training run makes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import models
+from .deferred import PENDING_UPDATES
 from .layers import hidden_sizes
 from .sweep import GENERATIONS_PER_IMAGE, LATENT_DIM
 
@@ -102,24 +106,50 @@ def author_transcendentals_per_seed(model: str, n_pixels: int, n_images: int) ->
 
 # ----------------------------------------------------------------------------- paper
 
-def paper_passes_per_step(model: str) -> dict[str, int]:
-    """Passes per training step over each 3P-wide weight matrix (see the module docstring),
-    from the model's parts: VAE 4 + 4; AVA1 4 + 5 + 4; AVA3 6 + 6; AVA5 6 + 6 + 4; GAN 5 + 4."""
+def paper_products_per_step(model: str) -> dict[str, int]:
+    """Products per training step that read each 3P-wide matrix (see the module docstring),
+    from the model's parts: VAE 1 + 2; AVA1 1 + 3 + 2; AVA3 3 + 4; AVA5 3 + 4 + 2; GAN 3 + 2."""
     parts = models.get(model)
-    # encoder: forward, update (2), forward again for the decoder's z; + mu(x') in the
-    # encoder step and in the D step with an encoder discriminator
-    encoder = (4 + 2 * parts.encoder_discriminator) if parts.has_encoder else 0
-    # decoder: forward, update (3); + the fake for d (1), or x' for the encoder step and the
-    # D step (2, d reusing it)
-    decoder = 4 + (2 if parts.encoder_discriminator else 1 if parts.decoder_discriminator else 0)
-    # d: d(x') for the decoder's error, the d step's forward on real and fake (one product),
-    # its update (2)
-    d = 4 if parts.decoder_discriminator else 0
+    fresh_fake = parts.decoder_discriminator or parts.encoder_discriminator
+    # encoder: x (its second product with x, after the update, reused); with D, x' in the
+    # encoder step and in the D step
+    encoder = (1 + 2 * parts.encoder_discriminator) if parts.has_encoder else 0
+    # decoder: forward and the error sent below; with D, x' for the encoder step; with d or D
+    # (the GAN's d included), x' of the updated decoder for the discriminator steps
+    decoder = 2 + parts.encoder_discriminator + fresh_fake
+    # d: d(x') for the decoder's error, the d step's forward on real and fake (one product)
+    d = 2 if parts.decoder_discriminator else 0
     return {"encoder": encoder, "decoder": decoder, "d": d}
+
+
+def paper_updates_per_step(model: str) -> dict[str, int]:
+    """Rank-1 terms each 3P-wide matrix receives per step: d's real and fake are two."""
+    parts = models.get(model)
+    return {"encoder": int(parts.has_encoder), "decoder": 1,
+            "d": 2 if parts.decoder_discriminator else 0}
 
 
 #: Passes per seed outside training: generation encodes the test images and decodes N K rows.
 PAPER_PASSES_PER_GENERATION = {"encoder": 1, "decoder": 1, "d": 0}
+
+
+def paper_passes_per_seed(model: str, n_images: int,
+                          capacity: int = PENDING_UPDATES) -> dict[str, int]:
+    """Passes over each 3P-wide matrix in one seed: one step per image, then generation."""
+    products, updates = paper_products_per_step(model), paper_updates_per_step(model)
+    passes = {}
+    for name, per_step in products.items():
+        terms = n_images * updates[name]
+        # added when the next step's terms would overflow the collection, and at the end
+        additions = -(-terms // capacity)
+        passes[name] = n_images * per_step + 2 * additions
+    if products["encoder"]:
+        # the reused product is recomputed after a step whose update added the collection
+        passes["encoder"] += (n_images - 1) // capacity
+        generation = PAPER_PASSES_PER_GENERATION
+    else:
+        generation = {**PAPER_PASSES_PER_GENERATION, "encoder": 0}  # z ~ N(0, I): no encoding
+    return {name: passes[name] + generation[name] for name in passes}
 
 
 def paper_wide_matrix_bytes(n_pixels: int, itemsize: int = 8) -> int:
@@ -128,14 +158,10 @@ def paper_wide_matrix_bytes(n_pixels: int, itemsize: int = 8) -> int:
 
 
 def paper_bytes_per_seed(model: str, n_pixels: int, n_images: int, itemsize: int = 8) -> int:
-    """Bytes the paper protocol streams over its 3P-wide matrices in one seed: training
-    (one step per image) and generation. Activations, errors and the small layers are
-    left out (under 1% on the paper's frames)."""
-    if not models.get(model).has_encoder:
-        generation = {**PAPER_PASSES_PER_GENERATION, "encoder": 0}  # z ~ N(0, I): no encoding
-    else:
-        generation = PAPER_PASSES_PER_GENERATION
-    passes = n_images * sum(paper_passes_per_step(model).values()) + sum(generation.values())
+    """Bytes the paper protocol streams over its 3P-wide matrices in one seed: training and
+    generation. Activations, errors, the collected updates and the small layers are left
+    out (a few per cent on the paper's frames)."""
+    passes = sum(paper_passes_per_seed(model, n_images).values())
     return passes * paper_wide_matrix_bytes(n_pixels, itemsize)
 
 

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from avarep import paths, protocols
 from avarep.config import ConfigError, coerce_command_line, validate, validate_keys
-from avarep.limits import paper_passes_per_step
+from avarep.limits import paper_products_per_step
 from avarep.readings import PROTOCOL as FIDELITY_PROTOCOL
 from avarep.readings import READINGS
 from avarep.readings import options as reading_options
@@ -190,10 +190,10 @@ def run_seeds(run):
 def training_priority(wildcards):
     """Snakemake starts the ready job of highest priority first: the costliest models' jobs
     first, so that no long job starts last and ends the run alone on one core (a `paper`
-    AVA5 job takes about twice a VAE's). The rank, in either protocol, is the model's passes
-    over its wide weight matrices per training step (avarep.limits, from the model's parts).
+    AVA5 job takes about twice a VAE's). The rank, in either protocol, is the model's products
+    with its wide weight matrices per training step (avarep.limits, from the model's parts).
     """
-    return sum(paper_passes_per_step(wildcards.model).values())
+    return sum(paper_products_per_step(wildcards.model).values())
 
 
 def cell_device(protocol):

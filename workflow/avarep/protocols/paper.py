@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..deferred import PENDING_UPDATES, DeferredMatrix
 from ..layers import hidden_sizes
 from .. import models
 from ..sweep import LATENT_DIM
@@ -32,6 +33,10 @@ from . import Diverged
 EPS = 1e-7
 #: Lower bound of sigma2 where 1/sigma2 is taken.
 SIGMA2_MIN = 1e-12
+#: A layer of this many weights or more collects its rank-1 updates (avarep.deferred): the
+#: 3P-wide layers of the paper's frames (1.9M and 0.97M weights), not the small layers nor
+#: Fashion-MNIST's (78k), whose minibatch updates are added at once anyway.
+DEFER_FROM_WEIGHTS = 2**18
 
 CHOICES: dict[str, str] = {
     "input_layout": (
@@ -188,26 +193,34 @@ class MLP:
     linear = mu, the last ``n`` softplus = sigma2). :meth:`weight` gives layer i's weight as
     (out, in) like nn.Linear; a layer wider at its output is *stored* transposed (in, out),
     which only makes the 1-row matrix products fast (x @ W^T with W (19200, 100) is ~4x
-    slower than x @ W^T stored as (100, 19200)).
+    slower than x @ W^T stored as (100, 19200)). A layer of ``defer_from`` weights or more
+    collects its updates (:class:`avarep.deferred.DeferredMatrix`; default
+    ``DEFER_FROM_WEIGHTS``, read when the network is built).
     """
 
-    def __init__(self, sizes, output, gen, dtype, device, init_scale=1.0, mu_logistic=False):
+    def __init__(self, sizes, output, gen, dtype, device, init_scale=1.0, mu_logistic=False,
+                 defer_from=None):
         self.sizes = list(sizes)
         self.output = output
         self.mu_logistic = mu_logistic  # encoder only: mu = sigmoid(u) instead of u
-        self.stored, self.biases, self.transposed = [], [], []
+        self.matrices, self.biases, self.transposed = [], [], []
+        defer_from = DEFER_FROM_WEIGHTS if defer_from is None else defer_from
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
             bound = init_scale / math.sqrt(fan_in)
-            w = (torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64) * 2 - 1) * bound
-            b = (torch.rand(fan_out, generator=gen, dtype=torch.float64) * 2 - 1) * bound
+            # U(-bound, bound) as (u * 2 - 1) * bound, in place: no 15 MB temporaries
+            w = torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64).mul_(2).sub_(1).mul_(bound)
+            b = torch.rand(fan_out, generator=gen, dtype=torch.float64).mul_(2).sub_(1).mul_(bound)
             t = fan_out > fan_in
             self.transposed.append(t)
-            self.stored.append((w.t() if t else w).contiguous().to(device=device, dtype=dtype))
+            stored = (w.t() if t else w).contiguous().to(device=device, dtype=dtype)
+            capacity = PENDING_UPDATES if fan_in * fan_out >= defer_from else 0
+            self.matrices.append(DeferredMatrix(stored, capacity))
             self.biases.append(b.to(device=device, dtype=dtype))
 
     def weight(self, i):
         """Layer i's weight as an (out, in) view (writable: ``copy_`` into it works)."""
-        return self.stored[i].t() if self.transposed[i] else self.stored[i]
+        stored = self.matrices[i].settled()
+        return stored.t() if self.transposed[i] else stored
 
     def parameters(self):
         for i, b in enumerate(self.biases):
@@ -218,14 +231,10 @@ class MLP:
         """x: (B, in). Returns (activations of every layer's input, net input u, output y)."""
         acts = [x]
         h = x
-        last = len(self.stored) - 1
-        for i, (w, b, t) in enumerate(zip(self.stored, self.biases, self.transposed)):
-            if t:
-                u = torch.addmm(b, h, w)
-            elif h.shape[0] == 1:
-                u = torch.addmv(b, w, h[0]).unsqueeze(0)
-            else:
-                u = torch.addmm(b, h, w.t())
+        last = len(self.matrices) - 1
+        for i, (m, b, t) in enumerate(zip(self.matrices, self.biases, self.transposed)):
+            # u = b + h @ W^T: W^T is the stored matrix when transposed, its transpose if not
+            u = m.left_product(h, b) if t else m.right_product(h, b)
             if i < last:
                 h = torch.sigmoid(u)
                 acts.append(h)
@@ -245,29 +254,24 @@ class MLP:
         """Gradient *ascent* step theta += lr * delta . d u / d theta, back-propagated through
         the sigmoid hidden layers with the pre-update weights. ``delta``: (B, out) at the
         output neuron's net input; the rows of a batch are summed."""
-        for i in range(len(self.stored) - 1, -1, -1):
-            w, b, t, h = self.stored[i], self.biases[i], self.transposed[i], acts[i]
+        for i in range(len(self.matrices) - 1, -1, -1):
+            m, b, t, h = self.matrices[i], self.biases[i], self.transposed[i], acts[i]
             below = None
-            if i > 0:
-                below = (delta @ (w.t() if t else w)) * (h * (1.0 - h))
-            if delta.shape[0] == 1:
-                if t:
-                    w.addr_(h[0], delta[0], alpha=lr)
-                else:
-                    w.addr_(delta[0], h[0], alpha=lr)
-                b.add_(delta[0], alpha=lr)
+            if i > 0:  # delta @ W, W = stored^T when transposed
+                below = (m.right_product(delta) if t else m.left_product(delta)) * (h * (1.0 - h))
+            if t:
+                m.add_outer(h, delta, lr)
             else:
-                if t:
-                    w.addmm_(h.t(), delta, alpha=lr)
-                else:
-                    w.addmm_(delta.t(), h, alpha=lr)
-                b.add_(delta.sum(0), alpha=lr)
+                m.add_outer(delta, h, lr)
+            b.add_(delta[0] if delta.shape[0] == 1 else delta.sum(0), alpha=lr)
             delta = below
 
 
 def parameter_norm(net: MLP) -> float:
-    """Euclidean norm of all of a network's weights and biases together."""
-    return math.sqrt(sum(float(p.double().pow(2).sum()) for p in net.parameters()))
+    """Euclidean norm of all of a network's weights and biases together, as float64 dot
+    products of the stored tensors (one pass each, no temporaries; transposes do not matter)."""
+    flat = [m.settled().reshape(-1) for m in net.matrices] + list(net.biases)
+    return math.sqrt(sum(float(torch.dot(v, v)) for v in (f.double() for f in flat)))
 
 
 class NonFiniteInPass(Diverged):
@@ -278,9 +282,16 @@ class NonFiniteInPass(Diverged):
         self.step = step
 
 
+def _all_finite(t: torch.Tensor) -> bool:
+    """Whether every element is finite. A finite sum proves it in one pass without a mask
+    (any inf or NaN makes the sum inf or NaN); only a non-finite sum, which finite values can
+    also give by overflowing, needs the element-wise test."""
+    return math.isfinite(float(t.sum())) or bool(torch.isfinite(t).all())
+
+
 def _check(name, *tensors):
     for t in tensors:
-        if not bool(torch.isfinite(t).all()):
+        if not _all_finite(t):
             raise Diverged(f"paper protocol: non-finite {name}")
 
 
@@ -486,13 +497,12 @@ class PaperModel:
     def health(self) -> dict:
         """Health quantities of avarep.health (JSON-serialisable; one sync)."""
         has_encoder = self.encoder is not None
+        norms = {k: parameter_norm(n) for k, n in self.networks().items()}
         return {
             "max_abs_mu": float(self._largest["mu"]) if has_encoder else None,
             "max_sigma2": float(self._largest["sigma2"]) if has_encoder else None,
-            "parameter_norm": {k: parameter_norm(n) for k, n in self.networks().items()},
-            "parameter_norm_growth": {
-                k: parameter_norm(n) / self.initial_norms[k] for k, n in self.networks().items()
-            },
+            "parameter_norm": norms,
+            "parameter_norm_growth": {k: norms[k] / self.initial_norms[k] for k in norms},
             "clamped_probability_share": (
                 int(self._clamped["probability"]) / self._probabilities
                 if self._probabilities else None
