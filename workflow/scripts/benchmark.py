@@ -42,7 +42,7 @@ import _bootstrap  # noqa: E402,F401
 
 import numpy as np  # noqa: E402
 
-from avarep import atomic, limits  # noqa: E402
+from avarep import allocator, atomic, limits  # noqa: E402
 from avarep.cell import run_cell  # noqa: E402
 from avarep.data import load_folder  # noqa: E402
 
@@ -183,6 +183,7 @@ def mean_of(rows, key, protocol):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    print(allocator.keep_freed_memory())  # as a training job does
     images = load_folder(args.data_dir)
     rates = measure_rates(args.bandwidth_mb)
     print(f"machine: {platform.processor() or platform.machine()}, one thread: multiply-add "

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/, for `
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from avarep import atomic, fashion, fashion_figures, fashion_models as fm  # noqa: E402
+from avarep import allocator, atomic, fashion, fashion_figures, fashion_models as fm  # noqa: E402
 from avarep import fashion_results as fr  # noqa: E402
 from avarep import fmnist  # noqa: E402
 from avarep.cell import CorruptRecord  # noqa: E402
@@ -76,6 +76,7 @@ def load_classifier(path):
 
 def cmd_run(args):
     torch.set_num_threads(args.threads)
+    print(allocator.keep_freed_memory(), file=sys.stderr)
     budget = json.loads(args.budget)
     splits = fmnist.load(args.dir)
     features = dict(np.load(args.features))

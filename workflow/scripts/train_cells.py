@@ -15,7 +15,7 @@ from pathlib import Path
 
 import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 
-from avarep import atomic, protocols
+from avarep import allocator, atomic, protocols
 from avarep.cell import run_cell, write_record
 from avarep.data import DataError, load_manifest
 from avarep.strip import strip_png
@@ -85,6 +85,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = {**json.loads(args.options), "threads": args.threads}
+    print(allocator.keep_freed_memory(), file=sys.stderr)
     # Import the protocol (torch, for some) before the first cell, so that every cell's
     # wall_seconds is its own work, not the job's start-up.
     protocols.load(args.protocol)
