@@ -65,6 +65,34 @@ def test_strip_tiles_are_the_top_left_and_bottom_left_frames(tmp_path):
         samplegrid.strip_tiles(tmp_path / "strip.png", w, h + 1)
 
 
+def test_every_cell_tile_lands_in_the_samples_grid(tmp_path):
+    """Each cell's strip is a solid colour of its own (real and generated halves differ):
+    every generated colour appears in the grid, large, and the real frame of each model's
+    first cell; a cell not run leaves no tile."""
+    w, h = 40, 24
+    models, lrs = ["VAE", "GAN"], [0.5, 0.1, 0.01]
+    cells, colours = [], {}
+    for i, (model, lr) in enumerate((m, lr) for m in models for lr in lrs):
+        if (model, lr) == ("GAN", 0.1):
+            continue  # not run
+        real, fake = (20 + 30 * i, 0, 200), (0, 20 + 30 * i, 100)
+        canvas = np.full((2 * h + 2, w, 3), 255, dtype=np.uint8)
+        canvas[:h], canvas[h + 2:] = real, fake
+        Image.fromarray(canvas).save(tmp_path / f"{model}{lr}.png")
+        cells.append({"model": model, "lr": lr, "strip": tmp_path / f"{model}{lr}.png",
+                      "bm_mean": 0.2, "n_ok": 5, "n_seeds": 5})
+        colours[model, lr] = (real, fake)
+    samplegrid.samples_grid(cells, w, h, models, lrs, tmp_path / "grid.png", "title")
+    grid = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB")).reshape(-1, 3)
+    found = {tuple(c): n for c, n in zip(*np.unique(grid, axis=0, return_counts=True))}
+    tile = 0.5 * w * h  # pixels of a tile at least (150 dpi draws them larger)
+    for (model, lr), (real, fake) in colours.items():
+        assert found.get(fake, 0) > tile, (model, lr)
+    for model in models:
+        assert found.get(colours[model, lrs[0]][0], 0) > tile, model  # its real frame
+    assert found.get(colours["VAE", 0.1][0], 0) == 0  # only the first cell's real frame
+
+
 def test_benchmarks_are_summed_per_rule_and_protocol(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     paths = []
