@@ -135,8 +135,13 @@ PAPER_PASSES_PER_GENERATION = {"encoder": 1, "decoder": 1, "d": 0}
 
 def paper_passes_per_seed(model: str, n_images: int,
                           capacity: int = PENDING_UPDATES) -> dict[str, int]:
-    """Passes over each 3P-wide matrix in one seed: one step per image, then generation."""
+    """Passes over each 3P-wide matrix in one seed: one step per image, then generation.
+    ``capacity`` must be a multiple of every matrix's terms per step (1 or 2), so that a
+    collection fills exactly."""
     products, updates = paper_products_per_step(model), paper_updates_per_step(model)
+    if any(capacity % terms for terms in updates.values() if terms):
+        raise ValueError(f"capacity {capacity} is not a multiple of the terms per step "
+                         f"{sorted(set(updates.values()) - {0})}")
     passes = {}
     for name, per_step in products.items():
         terms = n_images * updates[name]
