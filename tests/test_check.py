@@ -187,7 +187,8 @@ def run_script(name, *args):
 
 
 AGGREGATE_OUTPUTS = ["bm.csv", "table1.csv", "table1.md", "table2.csv", "table2.md",
-                     "table3.csv", "table3.md", "figure5.png", "figure5.pdf"]
+                     "table3.csv", "table3.md", "stability.csv", "stability.md"]
+FIGURE_OUTPUTS = ["figure5.png", "figure5.pdf", "figures/stability.png"]
 CHECK_OUTPUTS = ["cells.csv", "table3.csv", "claims.csv", "verdicts.csv", "summary.md"]
 
 
@@ -197,10 +198,17 @@ def test_scripts_end_to_end(tmp_path):
     out = tmp_path / "agg"
     done = run_script("aggregate.py", "--cells", *paths, "--outdir", out)
     assert done.returncode == 0, done.stderr
-    for name in AGGREGATE_OUTPUTS + [f"figures/bm_vs_lr_{m}.png" for m in MODELS]:
+    for name in AGGREGATE_OUTPUTS:
         assert (out / name).stat().st_size > 0, name
     assert len(pd.read_csv(out / "bm.csv")) == 19 * 7 * 4
     assert "(1 diverged)" in (out / "table1.md").read_text()
+    # bm.csv holds what the records hold: the figures are drawn from it alone
+    pd.testing.assert_frame_equal(tables.read_bm(out / "bm.csv"),
+                                  tables.collect(json.loads(p.read_text()) for p in paths))
+    done = run_script("draw_figures.py", "--bm", out / "bm.csv", "--outdir", out)
+    assert done.returncode == 0, done.stderr
+    for name in FIGURE_OUTPUTS + [f"figures/bm_vs_lr_{m}.png" for m in MODELS]:
+        assert (out / name).stat().st_size > 0, name
 
     done = run_script("check.py", "--bm", out / "bm.csv", "--outdir", out / "check", "--strict")
     for name in CHECK_OUTPUTS:
@@ -239,6 +247,14 @@ def test_corrupt_record_stops_aggregate(tmp_path):
     assert done.returncode == 2
     assert done.stderr.startswith("error:") and str(paths[0]) in done.stderr
     assert not (tmp_path / "agg" / "bm.csv").exists()
+
+
+def test_an_unreadable_bm_stops_the_figures(tmp_path):
+    (tmp_path / "bm.csv").write_text("dataset,protocol\nx\n")
+    done = run_script("draw_figures.py", "--bm", tmp_path / "bm.csv", "--outdir", tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error:") and "bm.csv" in done.stderr
+    assert not (tmp_path / "figure5.png").exists()
 
 
 def test_truncated_record_stops_aggregate(tmp_path):

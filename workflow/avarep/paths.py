@@ -27,6 +27,7 @@ def model_cell_files(results: str, lrs: Sequence[str], extension: str) -> list[s
 
 
 def aggregate_outputs(results: str, run: str, models: Sequence[str]) -> list[str]:
+    """A run's bm.csv and tables (rule aggregate) and its figures (rule figures)."""
     base = f"{results}/{run}"
     return [
         f"{base}/bm.csv",
@@ -74,7 +75,7 @@ def benchmark_files(results: str, protocols: Sequence[str], models: Sequence[str
     for protocol in protocols:
         base = f"{results}/{protocol}/benchmarks"
         files += [f"{base}/cells/{m}.tsv" for m in models]
-        files += [f"{base}/aggregate.tsv", f"{base}/check.tsv"]
+        files += [f"{base}/aggregate.tsv", f"{base}/figures.tsv", f"{base}/check.tsv"]
     if len(protocols) > 1:
         files.append(f"{results}/benchmarks/compare.tsv")
     return files

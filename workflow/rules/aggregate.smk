@@ -1,8 +1,10 @@
-# Aggregation: the cells of one protocol become bm.csv, Tables 1-3 and the figures.
+# Aggregation: the cells of one protocol become bm.csv and Tables 1-3; then, beside the
+# check (which needs only bm.csv), bm.csv becomes the figures.
 
 
 localrules:
     aggregate,
+    figures,
 
 
 rule aggregate:
@@ -15,6 +17,32 @@ rule aggregate:
             n=[1, 2, 3],
             ext=["csv", "md"],
         ),
+        stability=expand(
+            f"{RESULTS}/{{{{protocol}}}}/stability.{{ext}}", ext=["csv", "md"]
+        ),
+    log:
+        f"{RESULTS}/{{protocol}}/logs/aggregate.log",
+    benchmark:
+        f"{RESULTS}/{{protocol}}/benchmarks/aggregate.tsv"
+    conda:
+        "../../envs/ava.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        script=f"{SCRIPTS}/aggregate.py",
+        outdir=lambda wildcards: f"{RESULTS}/{wildcards.protocol}",
+        models=" ".join(MODELS),
+    shell:
+        "python {params.script:q} --cells {input.cells:q}"
+        " --outdir {params.outdir:q} --models {params.models} > {log:q} 2>&1"
+
+
+rule figures:
+    input:
+        bm=f"{RESULTS}/{{protocol}}/bm.csv",
+    output:
         figure5=report(
             f"{RESULTS}/{{protocol}}/figure5.png",
             caption="../report/figure5.rst",
@@ -22,9 +50,6 @@ rule aggregate:
             labels={"protocol": "{protocol}"},
         ),
         figure5_pdf=f"{RESULTS}/{{protocol}}/figure5.pdf",
-        stability=expand(
-            f"{RESULTS}/{{{{protocol}}}}/stability.{{ext}}", ext=["csv", "md"]
-        ),
         stability_map=report(
             f"{RESULTS}/{{protocol}}/figures/stability.png",
             caption="../report/stability.rst",
@@ -42,9 +67,9 @@ rule aggregate:
             for model in MODELS
         ],
     log:
-        f"{RESULTS}/{{protocol}}/logs/aggregate.log",
+        f"{RESULTS}/{{protocol}}/logs/figures.log",
     benchmark:
-        f"{RESULTS}/{{protocol}}/benchmarks/aggregate.tsv"
+        f"{RESULTS}/{{protocol}}/benchmarks/figures.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -52,9 +77,9 @@ rule aggregate:
         mem_mb=2000,
         runtime=10,
     params:
-        script=f"{SCRIPTS}/aggregate.py",
+        script=f"{SCRIPTS}/draw_figures.py",
         outdir=lambda wildcards: f"{RESULTS}/{wildcards.protocol}",
         models=" ".join(MODELS),
     shell:
-        "python {params.script:q} --cells {input.cells:q}"
+        "python {params.script:q} --bm {input.bm:q}"
         " --outdir {params.outdir:q} --models {params.models} > {log:q} 2>&1"

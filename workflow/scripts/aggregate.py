@@ -1,11 +1,11 @@
-"""Rule entry point: cell records -> bm.csv, Tables 1-3 (CSV + Markdown) and the figures.
+"""Rule entry point: cell records -> bm.csv and Tables 1-3 (CSV + Markdown).
 
     aggregate.py --cells J1.json J2.json ... --outdir DIR [--models AVA1 AVA2 ...]
 
 Writes DIR/bm.csv, table1.csv, table1.md, table2.csv, table2.md, table3.csv, table3.md,
-stability.csv, stability.md, figure5.png, figure5.pdf, figures/stability.png and
-figures/bm_vs_lr_<MODEL>.png for each model present. A corrupt
-record (truncated or edited) stops it with ``error: ...`` and exit status 2.
+stability.csv and stability.md; the figures are drawn from bm.csv by draw_figures.py (rule
+figures), so that the check need not wait for matplotlib. A corrupt record (truncated or
+edited) stops it with ``error: ...`` and exit status 2.
 """
 
 import argparse
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/, for `import avarep`
 
-from avarep import atomic, figures, health, published, tables  # noqa: E402
+from avarep import atomic, tables  # noqa: E402
 from avarep.cell import CorruptRecord, read_record  # noqa: E402
 from avarep.sweep import LEARNING_RATES  # noqa: E402
 
@@ -47,13 +47,6 @@ def caption(dataset, protocol, long, lrs_present):
     return text
 
 
-def unhealthy_cells(t12) -> dict[str, str]:
-    """model -> 'no Table 3: k γ with < 2 ok seeds' for the models Figure 5 cannot show."""
-    short = t12[t12["n_ok"] < tables.MIN_OK_SEEDS].groupby("model").size()
-    return {model: f"no Table 3: {n} γ with < {tables.MIN_OK_SEEDS} ok seeds"
-            for model, n in short.items()}
-
-
 def aggregate(records, outdir: Path, models=None) -> None:
     long, models = select_models(tables.collect(records), models)
     dataset, protocol = tables.experiment_of(long)
@@ -67,16 +60,9 @@ def aggregate(records, outdir: Path, models=None) -> None:
     t3 = tables.table3(tables.mean_curves(t12, present))
     tables.write_table3(t3, outdir / "table3.csv", outdir / "table3.md",
                         note + " Table 3 uses the paper's semantics on our per-lr means.")
-    figures.figure5(t3, published.load_table3(), outdir / "figure5.png", outdir / "figure5.pdf",
-                    missing=unhealthy_cells(t12))
     stability = tables.stability_map(long)
     atomic.write_text(outdir / "stability.csv", stability.to_csv(index=False))
     atomic.write_text(outdir / "stability.md", tables.stability_markdown(stability, note))
-    figures.stability_map(stability, f"{protocol}: ok seeds per cell ({health.RULE_NAME})",
-                          outdir / "figures" / "stability.png")
-    pub_bm = published.load_bm()
-    for model in present:
-        figures.bm_vs_lr(long, pub_bm, model, outdir / "figures" / f"bm_vs_lr_{model}.png")
 
 
 def main(argv=None) -> int:
