@@ -24,7 +24,7 @@ def benchmark_rule(path: str | os.PathLike) -> tuple[str, str]:
     return rule, ("—" if dataset_level else owner)
 
 
-RULE_ORDER = ["prepare_data", TRAINING_RULE, "aggregate", "check", "compare"]
+RULE_ORDER = ["prepare_data", TRAINING_RULE, "aggregate", "figures", "check", "compare"]
 
 
 def benchmarks_table(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:

@@ -22,6 +22,11 @@ def strip_tiles(strip_png: str | os.PathLike, width: int, height: int):
     return pixels[:height, :width], pixels[height + gap:, :width]
 
 
+#: Layout, in tile widths or heights: the gap between tiles, the room for a caption under
+#: each, and a tile's printed width in inches.
+GAP, CAPTION, TILE_INCHES = 0.05, 0.45, 1.05
+
+
 def samples_grid(cells: Sequence[dict], width: int, height: int, models: Sequence[str],
                  learning_rates: Sequence[float], path_png: str | os.PathLike,
                  title: str) -> None:
@@ -36,6 +41,8 @@ def samples_grid(cells: Sequence[dict], width: int, height: int, models: Sequenc
     from .figures import save_figure
 
     by_key = {(c["model"], float(c["lr"])): c for c in cells}
+    # each strip read once: (real frame, first generation)
+    tiles = {key: strip_tiles(c["strip"], width, height) for key, c in by_key.items()}
     lrs = sorted({float(lr) for lr in learning_rates}, reverse=True)
     step_x, step_y = width + round(GAP * width), height + round(CAPTION * height)
     canvas = np.full((len(models) * step_y, (len(lrs) + 1) * step_x, 3), 255, dtype=np.uint8)
@@ -48,11 +55,12 @@ def samples_grid(cells: Sequence[dict], width: int, height: int, models: Sequenc
         ax.text(c * step_x + width / 2, -0.1 * height, f"γ = {lr:g}", ha="center",
                 va="bottom", fontsize=8)
     for r, model in enumerate(models):
-        first = next((by_key[(model, lr)] for lr in lrs if (model, lr) in by_key), None)
-        _real_frame(ax, canvas, r * step_y, model, first, (width, height))
+        real = next((tiles[(model, lr)][0] for lr in lrs if (model, lr) in tiles), None)
+        _real_frame(ax, canvas, r * step_y, model, real, (width, height))
         for c, lr in enumerate(lrs, start=1):
-            _generated_tile(ax, canvas, (c * step_x, r * step_y), by_key.get((model, lr)),
-                            (width, height))
+            key = (model, lr)
+            _generated_tile(ax, canvas, (c * step_x, r * step_y), by_key.get(key),
+                            tiles[key][1] if key in tiles else None, (width, height))
     ax.text(width / 2, (len(models) - 1) * step_y + 1.1 * height, "real frame",
             ha="center", va="top", fontsize=8)
     ax.text(canvas.shape[1] / 2, -top, title, ha="center", va="top", fontsize=12)
@@ -64,20 +72,15 @@ def samples_grid(cells: Sequence[dict], width: int, height: int, models: Sequenc
     plt.close(fig)
 
 
-#: Layout, in tile widths or heights: the gap between tiles, the room for a caption under
-#: each, and a tile's printed width in inches.
-GAP, CAPTION, TILE_INCHES = 0.05, 0.45, 1.05
-
-
-def _real_frame(ax, canvas, y, model: str, cell: dict | None, size: tuple[int, int]) -> None:
-    """The row's first tile: the real frame (framed), the model's name beside it."""
+def _real_frame(ax, canvas, y, model: str, real, size: tuple[int, int]) -> None:
+    """The row's first tile: the real frame (framed; none if the model has no cell), the
+    model's name beside it."""
     from matplotlib.patches import Rectangle
 
     from .figures import colour
 
     width, height = size
-    if cell is not None:
-        real, _ = strip_tiles(cell["strip"], width, height)
+    if real is not None:
         canvas[y:y + height, :width] = real
         ax.add_patch(Rectangle((0, y), width, height, fill=False, edgecolor="black",
                                linewidth=1.5))
@@ -85,14 +88,13 @@ def _real_frame(ax, canvas, y, model: str, cell: dict | None, size: tuple[int, i
             fontweight="bold", color=colour(model))
 
 
-def _generated_tile(ax, canvas, corner, cell: dict | None, size: tuple[int, int]) -> None:
+def _generated_tile(ax, canvas, corner, cell: dict | None, fake, size: tuple[int, int]) -> None:
     """A cell's first generation with its mean BM under it (or why there is none)."""
     (x, y), (width, height) = corner, size
     if cell is None:
         ax.text(x + width / 2, y + height / 2, "not run", ha="center", va="center",
                 fontsize=7, color="grey")
         return
-    _, fake = strip_tiles(cell["strip"], width, height)
     canvas[y:y + height, x:x + width] = fake
     label, col = tile_label(cell)
     ax.text(x + width / 2, y + 1.05 * height, label, ha="center", va="top", fontsize=7,

@@ -173,6 +173,13 @@ def table3(values: Mapping[str, Sequence[float]] | pd.DataFrame) -> pd.DataFrame
     return frame
 
 
+def table3_of(t12: pd.DataFrame, models: Sequence[str]) -> pd.DataFrame:
+    """Table 3 from the per-lr means, for those of ``models`` (in their order) that have rows
+    in Tables 1-2."""
+    present = [m for m in models if m in set(t12["model"])]
+    return table3(mean_curves(t12, present))
+
+
 def table3_long(t3: pd.DataFrame) -> pd.DataFrame:
     """Wide Table 3 -> statistic, model, value (the layout of published_table3.csv)."""
     wide = t3.rename_axis(index="statistic").reset_index()

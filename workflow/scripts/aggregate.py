@@ -56,8 +56,7 @@ def aggregate(records, outdir: Path, models=None) -> None:
     for number in (1, 2):
         tables.write_table12(t12, number, outdir / f"table{number}.csv",
                              outdir / f"table{number}.md", models, note)
-    present = [m for m in models if m in set(t12["model"])]
-    t3 = tables.table3(tables.mean_curves(t12, present))
+    t3 = tables.table3_of(t12, models)
     tables.write_table3(t3, outdir / "table3.csv", outdir / "table3.md",
                         note + " Table 3 uses the paper's semantics on our per-lr means.")
     stability = tables.stability_map(long)

@@ -35,16 +35,14 @@ def unhealthy_cells(t12) -> dict[str, str]:
 def draw(long, outdir: Path, models=None) -> None:
     _, protocol = tables.experiment_of(long)
     t12 = tables.table12(long)
-    present = [m for m in (models or tables.ordered_models(long["model"].unique()))
-               if m in set(t12["model"])]
-    t3 = tables.table3(tables.mean_curves(t12, present))
+    t3 = tables.table3_of(t12, models or tables.ordered_models(long["model"].unique()))
     figures.figure5(t3, published.load_table3(), outdir / "figure5.png", outdir / "figure5.pdf",
                     missing=unhealthy_cells(t12))
     figures.stability_map(tables.stability_map(long),
                           f"{protocol}: ok seeds per cell ({health.RULE_NAME})",
                           outdir / "figures" / "stability.png")
     pub_bm = published.load_bm()
-    for model in present:
+    for model in t3.columns:  # the models present, in order
         figures.bm_vs_lr(long, pub_bm, model, outdir / "figures" / f"bm_vs_lr_{model}.png")
 
 
