@@ -324,6 +324,7 @@ def test_benchmark_appends_one_history_line_per_run(tmp_path):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row["when"])
         assert float(row["mean_cell_seconds"]) > 0 and float(row["peak_rss_mb"]) > 0
         assert row["full_wall_seconds"] == row["jobs_per_minute"] == row["full_protocols"] == ""
+        assert row["device"] == "cpu"  # the paper protocol's (--device)
         for protocol in ("author", "paper"):
             for key in ("seconds_per_seed", "limit_seconds_per_seed", "startup_seconds"):
                 assert float(row[f"{protocol}_{key}"]) > 0
@@ -367,6 +368,7 @@ def test_a_full_run_fills_the_history_columns_of_the_full_run(monkeypatch, capsy
         "369.4", "43.2", "author paper")
     assert (line["author_seconds_per_seed"], line["author_limit_seconds_per_seed"]) == ("0.2000", "0.1000")
     assert line["paper_startup_seconds"] == "1.800" and line["peak_rss_mb"] == "512"
+    assert line["device"] == "cpu"  # a result written before --device existed
     benchmark.print_full(full)
     assert "266 cells in 369.4 s with --cores 2 (43 cells/min); 14 training jobs" in capsys.readouterr().out
 

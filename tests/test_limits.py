@@ -117,8 +117,9 @@ def wide_matrices(m):
     return {name: net.matrices[i] for name, (net, i) in wide.items() if net is not None}
 
 
-# A capacity of 3 only for the models without d, whose two terms a step would not fill it.
-PASS_CASES = [(m, c) for c in (8, 4) for m in MODELS] + [
+# A capacity of 3 only for the models without d, whose two terms a step would not fill it;
+# 0: every update added at once.
+PASS_CASES = [(m, c) for c in (8, 4, 0) for m in MODELS] + [
     (m, 3) for m in MODELS if not models.get(m).decoder_discriminator]
 
 
@@ -137,4 +138,22 @@ def test_paper_passes_match_the_code(model, capacity, monkeypatch):
         m.sample(x[:2], 3, gen)
     counted = {name: matrix.passes for name, matrix in wide_matrices(m).items()}
     expected = limits.paper_passes_per_seed(model, 20, capacity)
+    assert counted == {name: n for name, n in expected.items() if n}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_stacked_passes_match_the_code(model):
+    """Stacked seeds (avarep.stacked) add every update at once: capacity 0's count per seed.
+    Generation runs on a seed's own view, whose passes its own matrices count."""
+    gens = [torch.Generator().manual_seed(s) for s in (0, 1)]
+    m = paper.build(model, 6, gens, paper.check_options({}), latent=2, hidden=[4],
+                    check_each_step=False)
+    x = torch.rand(20, 6, generator=gens[0], dtype=torch.float64)
+    with torch.no_grad():
+        paper.fit(m, x, 0.1)
+        one = m.seed(1)
+        one.sample(x[:2], 3, gens[1])
+    counted = {name: matrix.passes + wide_matrices(one)[name].passes
+               for name, matrix in wide_matrices(m).items()}
+    expected = limits.paper_passes_per_seed(model, 20, 0)
     assert counted == {name: n for name, n in expected.items() if n}

@@ -433,12 +433,13 @@ def test_generation_encodes_each_test_image_itself(model):
 def test_probabilities_are_clamped_into_the_stated_interval():
     """README and CHOICES: probabilities clamped into [1e-7, 1 - 1e-7] before a division."""
     m = tiny("AVA5")
-    p = torch.tensor([0.0, 1.0, 0.5, 1e-9], dtype=torch.float64)
-    torch.testing.assert_close(m._clamp_p(p), torch.tensor([1e-7, 1 - 1e-7, 0.5, 1e-7], dtype=torch.float64),
+    p = torch.tensor([[0.0], [1.0], [0.5], [1e-9]], dtype=torch.float64)  # (B, 1) as d gives
+    torch.testing.assert_close(m._clamp_p(p), torch.tensor([[1e-7], [1 - 1e-7], [0.5], [1e-7]], dtype=torch.float64),
                                rtol=0, atol=0)
+    assert int(m._clamped["probability"]) == 3
     # a saturated discriminator (p = 1) still gives a finite generator error a'(c)/(1 - c),
     # with a'(c) = c (1 - c) for the logistic written through its output: c = 1 - 1e-7
-    adv = m._adv(torch.tensor([1.0], dtype=torch.float64))
+    adv = m._adv(torch.tensor([[1.0]], dtype=torch.float64))
     assert torch.isfinite(adv).all() and adv.item() == pytest.approx(1 - 1e-7, rel=1e-9)
 
 

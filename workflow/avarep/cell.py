@@ -66,9 +66,22 @@ def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=Fal
     """
     rng = rng_for(model, lr, seed)
     started = time.perf_counter()
-    reason, seed_health = "", None
     try:
         trained = protocol_module.train(images, model, lr, rng, options)
+    except Diverged as exc:
+        trained = exc
+    return score_seed(images, trained, rng, seed, keep_samples, started)
+
+
+def score_seed(images, trained, rng, seed, keep_samples=False, started=None, shared_seconds=0.0):
+    """Score one trained seed (or record the Diverged its training raised): generate from
+    ``rng`` (as training left it), BM, health, status. ``seconds`` is the time since
+    ``started`` plus ``shared_seconds`` (its share of seeds trained together)."""
+    started = time.perf_counter() if started is None else started
+    reason, seed_health = "", None
+    try:
+        if isinstance(trained, Diverged):
+            raise trained
         generated = trained.generate(images, GENERATIONS_PER_IMAGE, rng)
         bm = float(bm_per_generation(generated, images).mean())
         if not math.isfinite(bm):  # any NaN or inf pixel propagates into BM: no extra pass
@@ -85,7 +98,7 @@ def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=Fal
         "status": status,
         "reason": reason,
         "health": json_safe_log(seed_health) if seed_health is not None else None,
-        "seconds": round(time.perf_counter() - started, 6),
+        "seconds": round(time.perf_counter() - started + shared_seconds, 6),
         "log": log,
     }
     return run, (generated if keep_samples else None)
@@ -171,12 +184,24 @@ def run_cell(
 
 def train_seeds(images, module, settings: dict, progress=None) -> tuple[list[dict], object]:
     """Every seed of a cell, in order; the strip shows the first ok seed's images, else the
-    first finite (unstable) seed's."""
-    seeds = settings["seeds"]
+    first finite (unstable) seed's. Where the protocol stacks seeds on this device
+    (``stacks(options)``, e.g. ``paper`` on a GPU), all of them train as one computation
+    first, each from its own rng, and each seed's ``seconds`` carries an even share of it."""
+    seeds, model, lr, options = (settings[k] for k in ("seeds", "model", "lr", "options"))
+    stacked = None
+    if getattr(module, "stacks", lambda options: False)(options):
+        started = time.perf_counter()
+        rngs = [rng_for(model, lr, seed) for seed in seeds]
+        stacked = list(zip(module.train_stack(images, model, lr, rngs, options), rngs))
+        share = (time.perf_counter() - started) / len(seeds)
     runs, sample, sample_ok = [], None, False
-    for seed in seeds:
-        run, generated = run_seed(images, module, settings["model"], settings["lr"], seed,
-                                  settings["options"], not sample_ok)
+    for i, seed in enumerate(seeds):
+        if stacked is None:
+            run, generated = run_seed(images, module, model, lr, seed, options, not sample_ok)
+        else:
+            trained, rng = stacked[i]
+            run, generated = score_seed(images, trained, rng, seed, not sample_ok,
+                                        shared_seconds=share)
         runs.append(run)
         if generated is not None and (sample is None or run["status"] == "ok"):
             sample, sample_ok = generated, run["status"] == "ok"

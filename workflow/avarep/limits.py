@@ -137,20 +137,24 @@ def paper_passes_per_seed(model: str, n_images: int,
                           capacity: int = PENDING_UPDATES) -> dict[str, int]:
     """Passes over each 3P-wide matrix in one seed: one step per image, then generation.
     ``capacity`` must be a multiple of every matrix's terms per step (1 or 2), so that a
-    collection fills exactly."""
+    collection fills exactly; 0 is an eager update (and a stacked seed's,
+    avarep.stacked)."""
     products, updates = paper_products_per_step(model), paper_updates_per_step(model)
     if any(capacity % terms for terms in updates.values() if terms):
         raise ValueError(f"capacity {capacity} is not a multiple of the terms per step "
                          f"{sorted(set(updates.values()) - {0})}")
     passes = {}
     for name, per_step in products.items():
-        terms = n_images * updates[name]
-        # added when the next step's terms would overflow the collection, and at the end
-        additions = -(-terms // capacity)
+        if capacity:
+            # added when the next step's terms would overflow the collection, and at the end
+            additions = -(-n_images * updates[name] // capacity)
+        else:  # each step's terms added at once, in one product (stacked seeds too)
+            additions = n_images if updates[name] else 0
         passes[name] = n_images * per_step + 2 * additions
     if products["encoder"]:
-        # the reused product is recomputed after a step whose update added the collection
-        passes["encoder"] += (n_images - 1) // capacity
+        # the reused product is recomputed after a step whose update added the collection;
+        # without a collection nothing is reused: after every step's update
+        passes["encoder"] += (n_images - 1) // capacity if capacity else n_images
         generation = PAPER_PASSES_PER_GENERATION
     else:
         generation = {**PAPER_PASSES_PER_GENERATION, "encoder": 0}  # z ~ N(0, I): no encoding
@@ -162,11 +166,12 @@ def paper_wide_matrix_bytes(n_pixels: int, itemsize: int = 8) -> int:
     return 3 * n_pixels * hidden_sizes(n_pixels, LATENT_DIM)[0] * itemsize
 
 
-def paper_bytes_per_seed(model: str, n_pixels: int, n_images: int, itemsize: int = 8) -> int:
+def paper_bytes_per_seed(model: str, n_pixels: int, n_images: int, itemsize: int = 8,
+                         capacity: int = PENDING_UPDATES) -> int:
     """Bytes the paper protocol streams over its 3P-wide matrices in one seed: training and
     generation. Activations, errors, the collected updates and the small layers are left
-    out (a few per cent on the paper's frames)."""
-    passes = sum(paper_passes_per_seed(model, n_images).values())
+    out (a few per cent on the paper's frames). ``capacity`` 0: stacked seeds on a GPU."""
+    passes = sum(paper_passes_per_seed(model, n_images, capacity).values())
     return passes * paper_wide_matrix_bytes(n_pixels, itemsize)
 
 
@@ -219,6 +224,22 @@ def memory_bandwidth(megabytes: int = 512) -> float:
         np.add(a, 1.0, out=b)
 
     return 2 * a.nbytes / _best_seconds(work, repeats=3)
+
+
+def device_memory_bandwidth(device: str, megabytes: int = 2048) -> float:
+    """Bytes per second of ``b = a + 1`` on a torch device (a GPU), counted as one read and
+    one write, best of 5 after a warm-up; the work is synchronised before the clock is read."""
+    import torch  # only where a device is measured
+
+    a = torch.ones(megabytes * 2**20 // 8, dtype=torch.float64, device=device)
+    b = torch.empty_like(a)
+
+    def work():
+        torch.add(a, 1.0, out=b)
+        torch.cuda.synchronize(device)
+
+    work()
+    return 2 * a.numel() * 8 / _best_seconds(work)
 
 
 def startup_seconds(protocol: str, repeats: int = 5) -> float:

@@ -8,6 +8,9 @@
 * ``paper``, per seed: a few cells (``--paper-seeds`` seeds each) next to the memory limit:
   the bytes the seed streams over its 3P-wide weight matrices (avarep.limits counts the
   passes) at the measured single-thread memory bandwidth (arrays far beyond the cache);
+* ``--device cuda``: the ``paper`` cells run on the GPU (their seeds stacked, avarep.stacked)
+  and their limit is the bytes of an eager update (no collected updates) at the GPU's
+  measured memory bandwidth; the ``--full`` run gets ``device=cuda`` too;
 * per-job start-up, per protocol: a fresh interpreter importing what a training job imports;
 * Snakemake's per-job overhead (--full): a training job's wall time (its benchmark file;
   one job per protocol x model) minus the time its cells spent training inside it;
@@ -69,17 +72,21 @@ def author_limit_seconds(model: str, n_pixels: int, n_images: int, rates: dict) 
 
 
 def paper_limit_seconds(model: str, n_pixels: int, n_images: int, rates: dict) -> float:
-    """A seed's bytes over its wide weight matrices at the measured memory bandwidth."""
+    """A seed's bytes over its wide weight matrices at the measured memory bandwidth (on a
+    GPU: its own, and every update added at once, as stacked seeds do)."""
+    if "device_memory_bytes" in rates:
+        return limits.paper_bytes_per_seed(model, n_pixels, n_images, capacity=0) / rates["device_memory_bytes"]
     return limits.paper_bytes_per_seed(model, n_pixels, n_images) / rates["memory_bytes"]
 
 
-def time_cells(images, protocol, cells, seeds, rates):
+def time_cells(images, protocol, cells, seeds, rates, device="cpu"):
     """Per seed: the measured time of each cell next to its limit."""
     limit = author_limit_seconds if protocol == "author" else paper_limit_seconds
+    options = {} if protocol == "author" else {"device": device}
 
     def run(model, lr, cell_seeds):
         run_cell(images.pixels, dataset="bench", protocol=protocol, model=model, lr=lr,
-                 seeds=cell_seeds, options={}, data_sha256=images.combined_sha256)
+                 seeds=cell_seeds, options=options, data_sha256=images.combined_sha256)
 
     run(*cells[0], seeds[:1])  # untimed: first-call costs (imports, thread pools, page faults)
     rows = []
@@ -88,20 +95,21 @@ def time_cells(images, protocol, cells, seeds, rates):
         run(model, lr, seeds)
         per_seed = (time.perf_counter() - started) / len(seeds)
         bound = limit(model, images.pixels.shape[1], images.count, rates)
-        rows.append({"protocol": protocol, "model": model, "lr": lr, "seconds_per_seed": per_seed,
+        rows.append({"protocol": protocol, "device": options.get("device", "cpu"),
+                     "model": model, "lr": lr, "seconds_per_seed": per_seed,
                      "limit_seconds_per_seed": bound, "ratio": per_seed / bound})
     return rows
 
 
 def print_cells(rows):
-    print(f"{'protocol':<9}{'cell':<14}{'s/seed':>9}{'limit':>9}{'ratio':>8}")
+    print(f"{'protocol':<9}{'device':<8}{'cell':<14}{'s/seed':>9}{'limit':>9}{'ratio':>8}")
     for row in rows:
-        print(f"{row['protocol']:<9}{row['model'] + ' ' + str(row['lr']):<14}"
+        print(f"{row['protocol']:<9}{row['device']:<8}{row['model'] + ' ' + str(row['lr']):<14}"
               f"{row['seconds_per_seed']:>9.3f}{row['limit_seconds_per_seed']:>9.3f}{row['ratio']:>7.1f}x")
 
 
-def full_run(data_dir: Path, cores: int, protocols: list[str]) -> dict:
-    config = [f"data_dir={data_dir}"]
+def full_run(data_dir: Path, cores: int, protocols: list[str], device: str = "cpu") -> dict:
+    config = [f"data_dir={data_dir}", f"device={device}"]
     if list(protocols) != list(PROTOCOLS):
         config.append(f"protocols=[{','.join(protocols)}]")
     with tempfile.TemporaryDirectory(prefix="ava-bench-") as workdir:
@@ -124,6 +132,7 @@ def full_run(data_dir: Path, cores: int, protocols: list[str]) -> dict:
     return {
         "cores": cores,
         "protocols": list(protocols),
+        "device": device,
         "cells": n,
         "wall_seconds": wall,
         "jobs_per_minute": 60 * n / wall,
@@ -139,7 +148,8 @@ HISTORY_COLUMNS = ["when", "machine", "mean_cell_seconds", "full_wall_seconds",
                    # added by issue 13; older rows leave them empty
                    "author_seconds_per_seed", "author_limit_seconds_per_seed",
                    "paper_seconds_per_seed", "paper_limit_seconds_per_seed",
-                   "author_startup_seconds", "paper_startup_seconds", "full_protocols"]
+                   "author_startup_seconds", "paper_startup_seconds", "full_protocols",
+                   "device"]
 
 
 def append_history(history: Path, line: dict) -> None:
@@ -169,6 +179,7 @@ def parse_args(argv):
     parser.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS),
                         help="the protocols of the --full run")
     parser.add_argument("--cores", type=int, default=4)
+    parser.add_argument("--device", default="cpu", help="the paper protocol's device (cpu, cuda)")
     parser.add_argument("--bandwidth-mb", type=int, default=512,
                         help="array size for the memory bandwidth (beyond the last-level cache)")
     parser.add_argument("--startup-repeats", type=int, default=5, help="best of this many")
@@ -189,8 +200,12 @@ def main(argv=None) -> int:
     print(f"machine: {platform.processor() or platform.machine()}, one thread: multiply-add "
           f"{rates['multiply_add'] / 1e9:.2f} G/s, exp {rates['exp'] / 1e6:.0f} M/s, sqrt "
           f"{rates['sqrt'] / 1e6:.0f} M/s, memory {rates['memory_bytes'] / 1e9:.1f} GB/s")
+    if args.device != "cpu":
+        rates["device_memory_bytes"] = limits.device_memory_bandwidth(args.device)
+        print(f"{args.device}: memory {rates['device_memory_bytes'] / 1e9:.0f} GB/s")
     rows = time_cells(images, "author", SAMPLE_CELLS, list(range(args.seeds)), rates)
-    rows += time_cells(images, "paper", PAPER_SAMPLE_CELLS, list(range(args.paper_seeds)), rates)
+    rows += time_cells(images, "paper", PAPER_SAMPLE_CELLS, list(range(args.paper_seeds)), rates,
+                       args.device)
     print_cells(rows)
     startup = {protocol: limits.startup_seconds(protocol, args.startup_repeats)
                for protocol in PROTOCOLS}
@@ -201,6 +216,7 @@ def main(argv=None) -> int:
     result = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "machine": platform.node(),
+        "device": args.device,
         "cpu_count": os.cpu_count(),
         "seeds": args.seeds,
         "paper_seeds": args.paper_seeds,
@@ -212,7 +228,7 @@ def main(argv=None) -> int:
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if args.full:
-        result["full"] = full_run(args.data_dir.resolve(), args.cores, args.protocols)
+        result["full"] = full_run(args.data_dir.resolve(), args.cores, args.protocols, args.device)
         print_full(result["full"])
     atomic.write_json(args.out / f"{result['when'].replace(':', '')}.json", result)
     history = args.out / "history.csv"
@@ -243,6 +259,7 @@ def history_line(result: dict) -> dict:
         **{f"{protocol}_startup_seconds": f"{result['startup_seconds'][protocol]:.3f}"
            for protocol in PROTOCOLS},
         "full_protocols": " ".join(full["protocols"]) if full else "",
+        "device": result.get("device", "cpu"),
     }
 
 

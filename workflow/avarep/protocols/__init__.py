@@ -34,6 +34,14 @@ The contract, for both::
 
 ``train`` raises :class:`Diverged` when the numbers go non-finite; the cell records that
 seed as ``diverged`` and carries on.
+
+Optionally, a protocol trains a cell's seeds together where that is faster (``paper`` on a
+GPU)::
+
+    stacks(options) -> bool      whether this cell's seeds go through train_stack
+    train_stack(images, model, lr, rngs, options) -> [TrainedModel or Diverged, ...]
+        one entry per rng, each what train(images, model, lr, rng, options) would give
+        (to rounding), each rng left as train leaves it
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..deferred import PENDING_UPDATES, DeferredMatrix
+from ..stacked import StackedMatrix
 from ..layers import hidden_sizes
 from .. import models
 from ..sweep import LATENT_DIM
@@ -196,6 +197,11 @@ class MLP:
     slower than x @ W^T stored as (100, 19200)). A layer of ``defer_from`` weights or more
     collects its updates (:class:`avarep.deferred.DeferredMatrix`; default
     ``DEFER_FROM_WEIGHTS``, read when the network is built).
+
+    ``gen`` is one ``torch.Generator`` (one seed) or a list of them: then every tensor has a
+    leading seed axis, seed s drawn from ``gen[s]`` exactly as alone, and the weights are
+    :class:`avarep.stacked.StackedMatrix` (see :func:`train_stack`). Activations are
+    (..., B, features) either way; an input without the seed axis is shared by every seed.
     """
 
     def __init__(self, sizes, output, gen, dtype, device, init_scale=1.0, mu_logistic=False,
@@ -207,15 +213,33 @@ class MLP:
         defer_from = DEFER_FROM_WEIGHTS if defer_from is None else defer_from
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
             bound = init_scale / math.sqrt(fan_in)
-            # U(-bound, bound) as (u * 2 - 1) * bound, in place: no 15 MB temporaries
-            w = torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64).mul_(2).sub_(1).mul_(bound)
-            b = torch.rand(fan_out, generator=gen, dtype=torch.float64).mul_(2).sub_(1).mul_(bound)
             t = fan_out > fan_in
             self.transposed.append(t)
-            stored = (w.t() if t else w).contiguous().to(device=device, dtype=dtype)
-            capacity = PENDING_UPDATES if fan_in * fan_out >= defer_from else 0
-            self.matrices.append(DeferredMatrix(stored, capacity))
-            self.biases.append(b.to(device=device, dtype=dtype))
+            if isinstance(gen, torch.Generator):
+                w, b = _drawn_layer(fan_in, fan_out, bound, gen)
+                stored = (w.t() if t else w).contiguous().to(device=device, dtype=dtype)
+                capacity = PENDING_UPDATES if fan_in * fan_out >= defer_from else 0
+                self.matrices.append(DeferredMatrix(stored, capacity))
+                self.biases.append(b.to(device=device, dtype=dtype))
+                continue
+            shape = (fan_in, fan_out) if t else (fan_out, fan_in)
+            stored = torch.empty((len(gen), *shape), dtype=dtype, device=device)
+            biases = torch.empty((len(gen), fan_out), dtype=dtype, device=device)
+            for s, seed_gen in enumerate(gen):  # one seed's draws at a time: no S x host copy
+                w, b = _drawn_layer(fan_in, fan_out, bound, seed_gen)
+                stored[s].copy_(w.t() if t else w)
+                biases[s].copy_(b)
+            self.matrices.append(StackedMatrix(stored))
+            self.biases.append(biases)
+
+    def seed(self, s: int) -> "MLP":
+        """Seed s of a stacked network: an unstacked network over views of its slices."""
+        one = MLP.__new__(MLP)
+        one.sizes, one.output, one.mu_logistic = self.sizes, self.output, self.mu_logistic
+        one.transposed = self.transposed
+        one.matrices = [DeferredMatrix(m.settled()[s], 0) for m in self.matrices]
+        one.biases = [b[s] for b in self.biases]
+        return one
 
     def weight(self, i):
         """Layer i's weight as an (out, in) view (writable: ``copy_`` into it works)."""
@@ -228,7 +252,7 @@ class MLP:
             yield b
 
     def forward(self, x):
-        """x: (B, in). Returns (activations of every layer's input, net input u, output y)."""
+        """x: (..., B, in). Returns (activations of every layer's input, net input u, output y)."""
         acts = [x]
         h = x
         last = len(self.matrices) - 1
@@ -241,10 +265,10 @@ class MLP:
         if self.output == "sigmoid":
             y = torch.sigmoid(u)
         else:
-            n = u.shape[1] // 2
+            n = u.shape[-1] // 2
             zero = torch.zeros((), dtype=u.dtype, device=u.device)
-            mu = torch.sigmoid(u[:, :n]) if self.mu_logistic else u[:, :n]
-            y = torch.cat([mu, torch.logaddexp(u[:, n:], zero)], 1)  # mu | softplus
+            mu = torch.sigmoid(u[..., :n]) if self.mu_logistic else u[..., :n]
+            y = torch.cat([mu, torch.logaddexp(u[..., n:], zero)], -1)  # mu | softplus
         return acts, u, y
 
     def __call__(self, x):
@@ -252,7 +276,7 @@ class MLP:
 
     def update(self, acts, delta, lr):
         """Gradient *ascent* step theta += lr * delta . d u / d theta, back-propagated through
-        the sigmoid hidden layers with the pre-update weights. ``delta``: (B, out) at the
+        the sigmoid hidden layers with the pre-update weights. ``delta``: (..., B, out) at the
         output neuron's net input; the rows of a batch are summed."""
         for i in range(len(self.matrices) - 1, -1, -1):
             m, b, t, h = self.matrices[i], self.biases[i], self.transposed[i], acts[i]
@@ -263,8 +287,16 @@ class MLP:
                 m.add_outer(h, delta, lr)
             else:
                 m.add_outer(delta, h, lr)
-            b.add_(delta[0] if delta.shape[0] == 1 else delta.sum(0), alpha=lr)
+            b.add_(delta[..., 0, :] if delta.shape[-2] == 1 else delta.sum(-2), alpha=lr)
             delta = below
+
+
+def _drawn_layer(fan_in, fan_out, bound, gen):
+    """torch's nn.Linear default U(-bound, bound), weight then bias, in float64: computed as
+    (u * 2 - 1) * bound in place, so no 15 MB temporaries."""
+    w = torch.rand(fan_out, fan_in, generator=gen, dtype=torch.float64).mul_(2).sub_(1).mul_(bound)
+    b = torch.rand(fan_out, generator=gen, dtype=torch.float64).mul_(2).sub_(1).mul_(bound)
+    return w, b
 
 
 def parameter_norm(net: MLP) -> float:
@@ -287,6 +319,11 @@ def _all_finite(t: torch.Tensor) -> bool:
     (any inf or NaN makes the sum inf or NaN); only a non-finite sum, which finite values can
     also give by overflowing, needs the element-wise test."""
     return math.isfinite(float(t.sum())) or bool(torch.isfinite(t).all())
+
+
+def _per_seed_sum(t):
+    """The sum over a (..., B, k) tensor's last two axes: one number per seed."""
+    return t.flatten(-2).sum(-1)
 
 
 def _check(name, *tensors):
@@ -328,20 +365,47 @@ class PaperModel:
         self.decoder = mk([self.latent, *dec_hidden, self.n_in], "sigmoid")
         self.d = mk([self.n_in, *enc_hidden, 1], "sigmoid") if self.flags.decoder_discriminator else None
         self.D = mk([self.latent, *dec_hidden, 1], "sigmoid") if self.flags.encoder_discriminator else None
-        zero = torch.zeros((), dtype=torch.int64, device=self.device)
+        # Every per-seed quantity below has shape ``lead``: () for one seed, (S,) stacked.
+        self.lead = () if isinstance(self.gen, torch.Generator) else (len(self.gen),)
+        if self.lead and self.check_each_step:
+            raise ValueError("stacked seeds check finiteness once per pass (check_each_step=False)")
+        zero = torch.zeros(self.lead, dtype=torch.int64, device=self.device)
         self._clamped = {"probability": zero.clone(), "sigma2": zero.clone()}
-        self._probabilities = 0  # how many discriminator probabilities went through the clamp
+        self._probabilities = 0  # how many discriminator probabilities (per seed) were clamped
         # Largest |mu| and sigma2 the encoder produced (training and generation), kept on the
         # device so that tracking them costs no sync; see avarep.health.
-        self._largest = {"mu": torch.zeros((), dtype=self.dtype, device=self.device),
-                         "sigma2": torch.zeros((), dtype=self.dtype, device=self.device)}
-        self.initial_norms = {name: parameter_norm(net) for name, net in self.networks().items()}
+        self._largest = {"mu": torch.zeros(self.lead, dtype=self.dtype, device=self.device),
+                         "sigma2": torch.zeros(self.lead, dtype=self.dtype, device=self.device)}
+        self.initial_norms = (
+            [self._seed_norms(s) for s in range(self.lead[0])] if self.lead
+            else {name: parameter_norm(net) for name, net in self.networks().items()}
+        )
         self._pending = []  # (name, tensor) to check for finiteness at the end of the step
         # Deferred checking: all watched values finite so far, and how many steps were.
-        self._finite_so_far = torch.ones((), dtype=torch.bool, device=self.device)
-        self._finite_steps = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._finite_so_far = torch.ones(self.lead, dtype=torch.bool, device=self.device)
+        self._finite_steps = torch.zeros(self.lead, dtype=torch.int64, device=self.device)
         self._last, self._last_disc = {}, {}  # diagnostics of the last step (tensors)
         self.steps = 0
+
+    def _seed_norms(self, s):
+        return {name: parameter_norm(net.seed(s)) for name, net in self.networks().items()}
+
+    def seed(self, s: int) -> "PaperModel":
+        """Seed s of a stacked model as a model of its own (views of its slices: no copy),
+        its bookkeeping included; what it computes next it computes alone."""
+        one = PaperModel.__new__(PaperModel)
+        one.__dict__.update(self.__dict__)
+        for name, net in self.networks().items():
+            setattr(one, name, net.seed(s))
+        one.gen, one.lead = self.gen[s], ()
+        one._clamped = {k: v[s] for k, v in self._clamped.items()}
+        one._largest = {k: v[s] for k, v in self._largest.items()}
+        one.initial_norms = self.initial_norms[s]
+        one._finite_so_far, one._finite_steps = self._finite_so_far[s], self._finite_steps[s]
+        one._last = {k: v[s] for k, v in self._last.items()}
+        one._last_disc = {k: v[s] for k, v in self._last_disc.items()}
+        one._pending = []
+        return one
 
     @property
     def clamped(self) -> dict:
@@ -356,9 +420,9 @@ class PaperModel:
         pending, self._pending = self._pending, []
         if not pending:
             return
-        flat = torch.cat([t.reshape(-1) for _, t in pending])
+        flat = torch.cat([t.reshape(*self.lead, -1) for _, t in pending], -1)
         if not self.check_each_step:
-            torch.logical_and(self._finite_so_far, torch.isfinite(flat).all(), out=self._finite_so_far)
+            torch.logical_and(self._finite_so_far, torch.isfinite(flat).all(-1), out=self._finite_so_far)
             self._finite_steps += self._finite_so_far
             return
         if not bool(torch.isfinite(flat).all()):
@@ -370,7 +434,7 @@ class PaperModel:
     def finish_checks(self):
         """End of a pass with deferred checks: one sync; raise NonFiniteInPass naming the
         first step whose watched values were not all finite."""
-        if not self.check_each_step and not bool(self._finite_so_far):
+        if not self.check_each_step and not self.lead and not bool(self._finite_so_far):
             raise NonFiniteInPass(int(self._finite_steps) + 1)
 
     def networks(self):
@@ -380,8 +444,8 @@ class PaperModel:
     # -- helpers
     def _clamp_p(self, p):
         c = p.clamp(EPS, 1.0 - EPS)
-        self._clamped["probability"] += (c != p).sum()
-        self._probabilities += p.numel()
+        self._clamped["probability"] += _per_seed_sum(c != p)
+        self._probabilities += p.shape[-2] * p.shape[-1]
         return c
 
     def _adv(self, p):
@@ -395,9 +459,9 @@ class PaperModel:
 
     def _encode(self, x):
         acts, u, y = self.encoder.forward(x)
-        mu, s2 = y[:, : self.latent], y[:, self.latent:]
-        torch.maximum(self._largest["mu"], mu.abs().max(), out=self._largest["mu"])
-        torch.maximum(self._largest["sigma2"], s2.max(), out=self._largest["sigma2"])
+        mu, s2 = y[..., : self.latent], y[..., self.latent:]
+        torch.maximum(self._largest["mu"], mu.abs().amax((-2, -1)), out=self._largest["mu"])
+        torch.maximum(self._largest["sigma2"], s2.amax((-2, -1)), out=self._largest["sigma2"])
         return acts, u, mu, s2
 
     # -- one step
@@ -413,7 +477,7 @@ class PaperModel:
         self._discriminator_steps(x, mu, z, lr)
         self._check_pending()
         self.steps += 1
-        self._last = {"mean_sigma2": s2.mean(), "mean_abs_mu": mu.abs().mean()}
+        self._last = {"mean_sigma2": s2.mean((-2, -1)), "mean_abs_mu": mu.abs().mean((-2, -1))}
 
     def _encoder_step(self, x, r, lr):
         n = self.latent
@@ -427,11 +491,11 @@ class PaperModel:
             self._watch("D(mu(x')) in the encoder step", D0)
             e_mu = e_mu + self._adv(D0)
         s2c = s2.clamp_min(SIGMA2_MIN)
-        self._clamped["sigma2"] += (s2c != s2).sum()
+        self._clamped["sigma2"] += _per_seed_sum(s2c != s2)
         e_s2 = -0.5 * (1.0 - 1.0 / s2c)
         # a_f' = 1 at linear mu outputs (mu(1 - mu) at logistic ones), softplus'(u) = sigmoid(u)
         # at the sigma2 outputs
-        delta = torch.cat([e_mu * self._mu_prime(mu), e_s2 * torch.sigmoid(u[:, n:])], 1)
+        delta = torch.cat([e_mu * self._mu_prime(mu), e_s2 * torch.sigmoid(u[..., n:])], -1)
         self._watch("encoder output or error", mu, s2, delta)
         self.encoder.update(acts, delta, lr)
 
@@ -469,18 +533,19 @@ class PaperModel:
     def _train_disc(self, net, real, fake, lr, lean, name):
         """Real pass error a'(p)/p, fake pass -a'(p)/(1-p) (+ a'(p_fake) * Sum(lean)); both
         are deltas at the output's net input (they already contain a')."""
-        B = real.shape[0]
-        acts, _, p = net.forward(torch.cat([real, fake], 0))
+        B = real.shape[-2]
+        acts, _, p = net.forward(torch.cat([real.expand_as(fake), fake], -2))
         self._watch(f"{name} output", p)
         c = self._clamp_p(p)
         delta = torch.empty_like(p)
-        delta[:B] = logistic_prime(c[:B]) / c[:B]
-        delta[B:] = -logistic_prime(c[B:]) / (1.0 - c[B:])
+        real_rows, fake_rows = (..., slice(None, B), slice(None)), (..., slice(B, None), slice(None))
+        delta[real_rows] = logistic_prime(c[real_rows]) / c[real_rows]
+        delta[fake_rows] = -logistic_prime(c[fake_rows]) / (1.0 - c[fake_rows])
         if lean is not None:  # Sum over one example's outputs, per example
-            delta[B:] += logistic_prime(p[B:]) * lean.sum(1, keepdim=True)
+            delta[fake_rows] += logistic_prime(p[fake_rows]) * lean.sum(-1, keepdim=True)
         self._watch(f"{name} error", delta)
         net.update(acts, delta, lr)
-        self._last_disc[name] = p[[0, B]]  # the first real and the first fake
+        self._last_disc[name] = p[..., [0, B], :]  # the first real and the first fake
 
     def _gan_step(self, x, z, lr):
         acts, _, xf = self.decoder.forward(z)
@@ -573,7 +638,7 @@ def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, chan
     """Construct a model (parameters initialised from the seed). ``hidden`` overrides the
     encoder's hidden sizes (tests only); default hidden_sizes(n_in // channels, latent).
     ``check_each_step=False`` defers the finiteness checks to the end of each pass."""
-    gen = rng_or_gen
+    gen = rng_or_gen  # a torch.Generator, a list of them (stacked seeds) or a numpy rng
     if isinstance(rng_or_gen, np.random.Generator):
         gen = torch.Generator().manual_seed(int(rng_or_gen.integers(2**63)))
     if hidden is None:
@@ -616,17 +681,73 @@ def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
     return TrainedModel(m, options)
 
 
+def stacks(options: dict) -> bool:
+    """Whether a cell's seeds train stacked (:func:`train_stack`): on a GPU, where a step's
+    hundred-odd small kernel launches, not its arithmetic, are the cost. On the CPU a seed
+    alone is faster: its collected updates (avarep.deferred) save memory passes that a
+    stack cannot (five seeds of the paper's frames: 1.6 s alone against 2.4 s stacked)."""
+    return options["device"] != "cpu"
+
+
+def train_stack(images, model, lr, rngs, options, *, latent=LATENT_DIM, hidden=None):
+    """The seeds of a cell (one rng each) trained as one stacked computation.
+
+    Returns, per seed, what :func:`train` with that rng gives: a :class:`TrainedModel`, or the
+    :class:`Diverged` it raises (returned, not raised). Each seed draws from its own rng
+    exactly as alone, and no operation mixes seeds, so the numbers equal the per-seed path's
+    up to the rounding of the batched products (``tests/test_stacked.py``: 1e-12 in float64).
+    A seed whose values went non-finite is trained again alone by :func:`train`, which names
+    the culprit and step as it always does and whose answer stands.
+    """
+    torch.set_num_threads(options["threads"])
+    images = np.asarray(images, dtype=np.float64)
+    N, P, C = images.shape
+    if C != 3:
+        raise ValueError(f"images must be (N, P, 3), got {images.shape}")
+    drawn_from = [rng.bit_generator.state for rng in rngs]
+    gens = [torch.Generator().manual_seed(int(rng.integers(2**63))) for rng in rngs]
+    m = build(model, 3 * P, gens, options, latent=latent, hidden=hidden, check_each_step=False)
+    with torch.no_grad():
+        x_all = torch.tensor(images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
+        fit(m, x_all, float(lr))
+    finite = m._finite_so_far.tolist()
+    results = []
+    for s, rng in enumerate(rngs):
+        try:
+            if not finite[s]:
+                rng.bit_generator.state = drawn_from[s]
+                results.append(train(images, model, lr, rng, options, latent=latent, hidden=hidden))
+                continue
+            one = m.seed(s)
+            for name, net in one.networks().items():
+                _check(f"{name} parameters after training", *net.parameters())
+            results.append(TrainedModel(one, options))
+        except Diverged as exc:
+            results.append(exc)
+    return results
+
+
 def fit(m: PaperModel, x_all: torch.Tensor, lr: float, *, epochs=1, batch=1, shuffle=False):
     """Train ``m`` on the rows of x_all (N, CP): per epoch one r ~ N(0, I_n) per image, drawn
     as one block before the (optionally shuffled) pass, then minibatches of ``batch``
     images. epochs=1, batch=1, shuffle=False is the main grid's single online pass."""
     N = x_all.shape[0]
+    if m.lead and shuffle:
+        raise ValueError("stacked seeds share their images' order: shuffle=False")
     for _ in range(int(epochs)):
-        r_all = torch.randn(N, m.latent, generator=m.gen, dtype=torch.float64).to(m.device, m.dtype)
+        r_all = _normal_draws(m.gen, (N, m.latent)).to(m.device, m.dtype)
         order = torch.randperm(N, generator=m.gen).to(m.device) if shuffle else None
         for start in range(0, N, batch):
             rows = slice(start, start + batch) if order is None else order[start:start + batch]
-            m.step(x_all[rows], r_all[rows], lr)
+            m.step(x_all[rows], r_all[..., rows, :], lr)
         m.finish_checks()
-    for name, net in m.networks().items():
-        _check(f"{name} parameters after training", *net.parameters())
+    if not m.lead:  # stacked seeds: per seed, in train_stack
+        for name, net in m.networks().items():
+            _check(f"{name} parameters after training", *net.parameters())
+
+
+def _normal_draws(gen, shape):
+    """N(0, 1) draws in float64 from one generator, or stacked from each of a list."""
+    if isinstance(gen, torch.Generator):
+        return torch.randn(*shape, generator=gen, dtype=torch.float64)
+    return torch.stack([torch.randn(*shape, generator=g, dtype=torch.float64) for g in gen])
