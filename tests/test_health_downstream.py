@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from avarep import check, compare, published, robustness, studies, tables
+from avarep import check, compare, published, studies, tables
 from avarep.sweep import LEARNING_RATES
 
 
@@ -185,7 +185,7 @@ def test_robustness_row_by_hand():
         ("GAN", 0.1): [(0.2, OK), (0.2, OK)],
         ("GAN", 0.01): [(math.nan, DIVERGED), (0.2, OK)],
     })
-    row = robustness.alternative_row("init-0.1x", long)
+    row = studies.robustness_row("init-0.1x", long)
     assert (row["n_ok"], row["n_unstable"], row["n_diverged"]) == (10, 1, 1)
     assert row["AVA1 stable ≤"] == "0.1" and row["GAN stable ≤"] == "none"
     assert row["healthy_lrs"] == 1 and row["seeds"] == 2

@@ -59,3 +59,22 @@ def test_an_author_job_does_not_import_torch(manifest, tmp_path):
 def test_the_probe_sees_torch_in_a_paper_job(manifest, tmp_path):
     """The same probe on a paper job: it would notice torch if an author job loaded it."""
     assert "torch" in heavy_modules_of_a_job(manifest, tmp_path, "paper")
+
+
+def test_parsing_the_workflow_imports_neither_torch_nor_plotting(tmp_path):
+    """Every run parses the Snakefile before its first job; torch's import alone took 4-5 s
+    of that on a GPU machine. The Fashion-MNIST and robustness rules read their design
+    modules (fashion_design, robustness), not the models or the study code."""
+    probe = f"""
+import atexit, json, runpy, sys
+heavy = ("torch", "scipy", "matplotlib")
+atexit.register(lambda: print("HEAVY" + json.dumps(sorted(n for n in heavy if n in sys.modules))))
+sys.argv = ["snakemake", "-s", {str(REPO / "Snakefile")!r}, "-n", "--quiet", "--config",
+            "dataset=synthetic"]
+runpy.run_module("snakemake", run_name="__main__")
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    reported = [line for line in done.stdout.splitlines() if line.startswith("HEAVY")]
+    assert reported == ["HEAVY[]"], done.stdout[-2000:]

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from . import __version__, atomic, fashion_models as fm, genmetrics as gm
+from .fashion_design import NO_LR
 from .cell import CorruptRecord, _checksum, versions
 from .health import STATUSES, classify
 from .metric import balance_metric
@@ -25,8 +26,6 @@ from .sweep import settings_hash
 
 FORMAT = 1
 DATASET = "fashion-mnist"
-#: The label of the floors' single "learning rate" (they have none).
-NO_LR = "none"
 #: metric -> True when higher is better. BM follows the paper's reading (its claims call the
 #: highest BM the best); it is reported for continuity, not as a quality measure.
 METRICS = {"fd": False, "kid": False, "precision": True, "recall": True, "density": True,

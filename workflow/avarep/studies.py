@@ -1,9 +1,11 @@
-"""The two studies built on top of the runs' checks.
+"""The three studies built on top of the runs' checks.
 
 * Fidelity: the author protocol's grid under every reading of the author's code
   (readings.py); per reading and model, how far the published Tables 1-2 and Table 3 are.
 * Verdicts: the main grid again with many seeds (config ``verdict_seeds``), so that each
   claim's verdict and the AVA2/AVA1, AVA4/AVA3 equivalences have the power to resolve.
+* Robustness: the ``paper`` grid once per alternative open choice (robustness.py), beside
+  the main grid's run: health, stable range and claim verdicts per alternative.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pandas as pd  # noqa: E402
 
 from matplotlib.colors import TwoSlopeNorm  # noqa: E402
 
-from . import atomic, models, spread  # noqa: E402
-from .figures import PUBLISHED_STYLE, lr_axis, save_figure  # noqa: E402
+from . import atomic, check, models, published, robustness, spread, tables  # noqa: E402
+from .figures import PUBLISHED_STYLE, draw_stability, lr_axis, save_figure  # noqa: E402
+from .health import STATUSES  # noqa: E402
 from .published import load_bm as load_published_bm  # noqa: E402
 from .readings import ACCEPTED, DESCRIPTIONS  # noqa: E402
 from .tables import markdown_table, ordered_models  # noqa: E402
@@ -268,3 +271,63 @@ def write_fidelity(cells, table3, outdir, bm=None) -> None:
         text += "\n" + spread_markdown(coverage, resid, twins)
     atomic.write_text(os.path.join(outdir, "fidelity.md"), text)
     fidelity_figure(cells, os.path.join(outdir, "fidelity.png"))
+
+
+# ------------------------------------------------------------------ robustness (avarep.robustness)
+
+
+def robustness_row(name: str, long: pd.DataFrame) -> dict:
+    """One row of the study: health counts, per-model stable range, claim verdicts (all γ
+    and the healthy γ, judged by avarep.check on this run's ok seeds). The alternatives are
+    avarep.robustness's."""
+    claims, published_t3 = published.load_claims(), published.load_table3()
+    verdicts = check.claim_verdicts(check.claim_rows(long, claims, published_t3))
+    sensitivity = check.sensitivity(long, claims, published_t3)[2]
+    counts = long["status"].value_counts()
+    healthy = tables.healthy_learning_rates(long)
+    row = {"alternative": name, "description": robustness.DESCRIPTIONS.get(name, name),
+           **{f"n_{s}": int(counts.get(s, 0)) for s in STATUSES},
+           "healthy_lrs": len(healthy)}
+    for model in tables.ordered_models(long["model"].unique()):
+        top = robustness.stable_up_to(long, model)
+        row[f"{model} stable ≤"] = "none" if top is None else f"{top:g}"
+    row["seeds"] = long["seed"].nunique()
+    for r in verdicts.to_dict("records"):
+        row[f"claim {r['claim']}"] = r["verdict"]
+    for r in sensitivity.to_dict("records"):
+        row[f"claim {r['claim']} (healthy γ)"] = r["verdict"]
+    return row
+
+
+def robustness_table(longs: dict) -> pd.DataFrame:
+    return pd.DataFrame([robustness_row(name, long) for name, long in longs.items()])
+
+
+def robustness_markdown(table: pd.DataFrame) -> str:
+    return "\n".join([
+        "# Robustness of the paper protocol's open choices", "",
+        "Per alternative: seed runs by health, the number of learning rates at which every seed "
+        "of every model is ok, per model the largest γ at and below which every seed is ok, and "
+        "the claim verdicts on the full sweep and on the healthy γ (ok seeds only).", "",
+        tables.markdown_table(table.fillna("—")),
+    ]) + "\n"
+
+
+def robustness_figure(longs: dict, path_png) -> None:
+    """One stability map per alternative, stacked: share of ok seeds per model and γ."""
+    fig, axes = plt.subplots(len(longs), 1, figsize=(9, 2.6 * len(longs)), squeeze=False)
+    for ax, (name, long) in zip(axes[:, 0], longs.items()):
+        image = draw_stability(ax, tables.stability_map(long), labels=False)
+        ax.set_title(f"{name}: {robustness.DESCRIPTIONS.get(name, '')}", fontsize=9)
+    fig.colorbar(image, ax=axes[:, 0].tolist(), label="share of ok seeds", fraction=0.03)
+    axes[-1, 0].set_xlabel("learning rate γ")
+    save_figure(fig, path_png, "png")
+    plt.close(fig)
+
+
+def write_robustness(longs: dict, outdir) -> None:
+    """robustness.csv|md|png from each run's long frame (name -> bm.csv rows)."""
+    table = robustness_table(longs)
+    atomic.write_text(os.path.join(outdir, "robustness.csv"), table.to_csv(index=False))
+    atomic.write_text(os.path.join(outdir, "robustness.md"), robustness_markdown(table))
+    robustness_figure(longs, os.path.join(outdir, "robustness.png"))

@@ -205,9 +205,9 @@ def check_device():
     """Fail before any job when CUDA is asked for on a machine without it."""
     if config["device"] == "cpu" or all(protocols.get(p).cpu_only for p in PROTOCOLS):
         return
-    import torch
+    from avarep import cuda  # answers without importing torch where it can (4-5 s)
 
-    if not torch.cuda.is_available():
+    if not cuda.available():
         raise WorkflowError(
             f"config key 'device': {config['device']} was asked for, but torch finds no CUDA device here"
         )

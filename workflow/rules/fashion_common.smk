@@ -2,8 +2,9 @@
 
 import json as _json
 
-from avarep import fashion_models as _fm
-from avarep.fashion import NO_LR as _NO_LR
+# The design module, not the models: parsing the workflow must not import torch.
+from avarep import fashion_design as _fm
+from avarep.fashion_design import NO_LR as _NO_LR
 
 FASHION = "results/fashion-mnist"
 FASHION_BUDGET = {
@@ -45,12 +46,13 @@ def fashion_dir():
 
 def fashion_quarantine():
     """A truncated or edited run record is moved aside and its job re-run (main process)."""
-    if not workflow.is_main_process:
-        return
+    records = sorted(Path(FASHION).glob("runs/*/lr*.json"))
+    if not workflow.is_main_process or not records:
+        return  # no study run yet: do not import avarep.fashion (torch, seconds) for nothing
     from avarep.cell import CorruptRecord
     from avarep.fashion import read_run_record
 
-    for path in sorted(Path(FASHION).glob("runs/*/lr*.json")):
+    for path in records:
         try:
             read_run_record(path)
         except (CorruptRecord, KeyError, TypeError) as error:

@@ -1,7 +1,8 @@
 """Rule entry point for the studies: `study.py fidelity|verdicts|robustness ...`.
 
 fidelity and verdicts read the check outputs of their runs (results/<dataset>/<run>/check/;
-see avarep.studies), robustness each run's bm.csv and check (see avarep.robustness).
+see avarep.studies), robustness each run's bm.csv (see avarep.robustness and
+avarep.studies.write_robustness).
 """
 
 import argparse
@@ -20,7 +21,7 @@ def write_robustness(runs: list[Path], seeds: int, out: Path) -> None:
     names = {run: run.name.removeprefix("robustness-") if run.name.startswith("robustness-")
              else robustness.BASELINE for run in runs}
     longs = {names[r]: tables.read_bm(r / "bm.csv") for r in runs}
-    robustness.write({name: long[long["seed"] < seeds] for name, long in longs.items()}, out)
+    studies.write_robustness({name: long[long["seed"] < seeds] for name, long in longs.items()}, out)
 
 
 def main(argv=None) -> int:

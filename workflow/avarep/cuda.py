@@ -1,0 +1,61 @@
+"""Whether torch would find a CUDA device here, answered without importing torch.
+
+The workflow checks ``device=cuda`` when it parses the Snakefile, so that a machine without
+a GPU fails before any job. Importing torch for that took 4-5 s on the GPU machine this was
+measured on, every run, before the first job could start. Two cheap facts answer almost
+every case: a CPU build of torch says so in its ``version.py``, and the CUDA driver
+(``libcuda``, through ctypes) counts the devices it can see (``CUDA_VISIBLE_DEVICES``
+included). Where neither settles it (a ROCm build, a driver that cannot be loaded), torch
+itself is asked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import re
+from pathlib import Path
+
+
+def torch_build_has_cuda() -> bool | None:
+    """From torch's version.py: True (a CUDA build), False (a CPU build), None (unknown,
+    a ROCm build, or no torch)."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
+        text = (Path(next(iter(spec.submodule_search_locations))) / "version.py").read_text()
+    except OSError:
+        return None
+    cuda = re.search(r"^cuda\b[^=]*=\s*(.+)$", text, re.M)
+    hip = re.search(r"^hip\b[^=]*=\s*(.+)$", text, re.M)
+    if cuda is None or (hip is not None and hip.group(1).strip() != "None"):
+        return None
+    return cuda.group(1).strip() != "None"
+
+
+def driver_device_count() -> int | None:
+    """Devices the CUDA driver sees, or None where the driver cannot be loaded or started."""
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return None
+    count = ctypes.c_int(0)
+    if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return None
+    return count.value
+
+
+def available(ask_torch=None) -> bool:
+    """Whether torch would find a CUDA device; ``ask_torch`` (default: import torch and ask
+    it) only where the cheap facts do not settle it."""
+    build = torch_build_has_cuda()
+    if build is False:
+        return False
+    if build is True and driver_device_count():
+        return True
+    if ask_torch is None:
+        import torch
+
+        return torch.cuda.is_available()
+    return ask_torch()
