@@ -134,3 +134,13 @@ def test_every_author_cell_of_the_default_grid_is_ok(orbit_images):
                 assert run["status"] == "ok", (model, lr, seed, run["reason"])
                 if model != "GAN":
                     assert 0 < run["health"]["max_abs_mu"] < 1
+
+
+def test_saturated_share_of_a_torch_tensor_counts_what_numpy_counts():
+    torch = pytest.importorskip("torch")
+    values = np.array([0.0, 1e-7, 0.5, 1.0, 1 - 1e-7, 0.3, 1e-5, 1 - 1e-5])
+    by_hand = health.saturated_share(values)
+    assert health.saturated_share(torch.tensor(values)) == by_hand == pytest.approx(4 / 8)
+    pixels = np.random.default_rng(2).uniform(-0.01, 1.01, (6, 5, 40, 3))  # 2% out of [0, 1]
+    assert health.saturated_share(torch.tensor(pixels)) == health.saturated_share(pixels) > 0
+    assert math.isnan(health.saturated_share(torch.tensor([])))

@@ -131,3 +131,24 @@ def test_matches_naive_implementation_on_random_arrays():
 def test_shape_mismatch_raises(gshape, xshape):
     with pytest.raises(ValueError):
         balance_metric(np.zeros(gshape), np.zeros(xshape))
+
+
+def test_bm_of_a_torch_tensor_is_the_numpy_bm():
+    """A GPU's images are scored where they are (cell.score_seed with on_device): the tensor
+    path computes the formula above to rounding, distances over 1 included, in float64
+    also for a float32 tensor."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    images = rng.random((3, 7, 3))
+    generated = rng.uniform(-0.5, 1.5, (3, 4, 7, 3))  # some distances exceed 1
+    expected = bm_per_generation(generated, images)
+    got = bm_per_generation(torch.tensor(generated), images)
+    assert isinstance(got, torch.Tensor) and got.shape == (3, 4)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-15)
+    as_float32 = torch.tensor(generated, dtype=torch.float32)
+    np.testing.assert_allclose(bm_per_generation(as_float32, images).numpy(),
+                               bm_per_generation(as_float32.numpy(), images), rtol=0, atol=1e-15)
+    one_each = bm_per_generation(torch.tensor(generated[:, 0]), images)  # (N, P, 3): one per image
+    np.testing.assert_allclose(one_each.numpy(), expected[:, 0], rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match="do not match"):
+        bm_per_generation(torch.tensor(generated[:2]), images)

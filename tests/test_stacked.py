@@ -104,6 +104,29 @@ def test_stacked_seeds_on_the_papers_frames(model, orbit_images):
         assert_same_seed(a, b, ra, rb, data[:3])
 
 
+def test_seeds_of_several_learning_rates_in_stacks_of_a_bounded_size(monkeypatch):
+    """One job's cells stack together, each seed at its own rate; a stack holds at most
+    STACK_BYTES of weights (here 3 seeds' worth: 7 seeds go as 3 + 3 + 1)."""
+    data = images()
+    wide = 3 * data.shape[1] * 3 * paper.hidden_sizes(data.shape[1], 10)[0] * 8  # 3 wide matrices
+    monkeypatch.setattr(paper, "STACK_BYTES", 3 * wide)
+    sizes, stacked_once = [], paper._train_stacked
+
+    def spy(images, model, lrs, rngs, *rest):
+        sizes.append(len(rngs))
+        return stacked_once(images, model, lrs, rngs, *rest)
+
+    monkeypatch.setattr(paper, "_train_stacked", spy)
+    lrs = [1.0, 0.3, 0.3, 0.05, 0.05, 0.01, 0.5]
+    alone_rngs, stacked_rngs = rngs(range(7)), rngs(range(7))
+    stacked = paper.train_stack(data, "AVA2", lrs, stacked_rngs, OPTIONS)
+    assert sizes == [3, 3, 1]
+    for lr, ra, rb, b in zip(lrs, alone_rngs, stacked_rngs, stacked):
+        assert_same_seed(paper.train(data, "AVA2", lr, ra, OPTIONS), b, ra, rb, data)
+    with pytest.raises(ValueError, match="one learning rate per rng"):
+        paper.train_stack(data, "AVA2", [0.1], rngs([0, 1]), OPTIONS)
+
+
 def test_a_stack_of_one_seed_is_that_seed():
     data = images()
     a = paper.train(data, "AVA3", 0.2, np.random.default_rng(5), OPTIONS)
@@ -220,3 +243,21 @@ def test_each_seed_keeps_its_own_clamp_counts(model):
     counts = [(log["clamped_probabilities"], log["clamped_sigma2"]) for log in alone]
     assert len(set(counts)) > 1 and all(p > 0 for p, _ in counts)  # the test bites
     assert [(log["clamped_probabilities"], log["clamped_sigma2"]) for log in stacked] == counts
+
+
+def test_a_jobs_cells_train_in_one_stack_and_record_what_single_seeds_do(monkeypatch):
+    """run_cells (one train_cells job): every rate's seeds in one stacked computation, then
+    one record per rate, each as run_cell records it seed by seed."""
+    data = images(n=6)
+    kwargs = dict(dataset="t", protocol="paper", model="GAN", seeds=[0, 1],
+                  options={}, data_sha256="0" * 64)
+    alone = [cell.run_cell(data, lr=lr, **kwargs)[0] for lr in (0.3, 0.05)]
+    monkeypatch.setattr(paper, "stacks", lambda options: True)
+    calls, train_stack = [], paper.train_stack
+    monkeypatch.setattr(paper, "train_stack", lambda *a, **k: calls.append(a[2]) or train_stack(*a, **k))
+    stacked = [record for record, _ in cell.run_cells(data, lrs=[0.3, 0.05], **kwargs)]
+    assert calls == [[0.3, 0.3, 0.05, 0.05]]  # one stack, rate by rate, seed by seed
+    for a, b in zip(alone, stacked):
+        assert (b["lr"], b["settings_hash"]) == (a["lr"], a["settings_hash"])
+        assert [r["bm"] for r in b["runs"]] == pytest.approx([r["bm"] for r in a["runs"]], rel=0, abs=TOL)
+        assert b["wall_seconds"] > 0 and all(r["seconds"] > 0 for r in b["runs"])

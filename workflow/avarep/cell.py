@@ -73,16 +73,20 @@ def run_seed(images, protocol_module, model, lr, seed, options, keep_samples=Fal
     return score_seed(images, trained, rng, seed, keep_samples, started)
 
 
-def score_seed(images, trained, rng, seed, keep_samples=False, started=None, shared_seconds=0.0):
+def score_seed(images, trained, rng, seed, keep_samples=False, started=None, shared_seconds=0.0,
+               on_device=False):
     """Score one trained seed (or record the Diverged its training raised): generate from
     ``rng`` (as training left it), BM, health, status. ``seconds`` is the time since
-    ``started`` plus ``shared_seconds`` (its share of seeds trained together)."""
+    ``started`` plus ``shared_seconds`` (its share of seeds trained together). ``on_device``:
+    the images stay where the model made them (``generate_on_device``) and are scored there;
+    only a kept sample comes back as numpy."""
     started = time.perf_counter() if started is None else started
     reason, seed_health = "", None
     try:
         if isinstance(trained, Diverged):
             raise trained
-        generated = trained.generate(images, GENERATIONS_PER_IMAGE, rng)
+        generate = trained.generate_on_device if on_device else trained.generate
+        generated = generate(images, GENERATIONS_PER_IMAGE, rng)
         bm = float(bm_per_generation(generated, images).mean())
         if not math.isfinite(bm):  # any NaN or inf pixel propagates into BM: no extra pass
             raise Diverged("generated images contain non-finite values")
@@ -101,6 +105,8 @@ def score_seed(images, trained, rng, seed, keep_samples=False, started=None, sha
         "seconds": round(time.perf_counter() - started + shared_seconds, 6),
         "log": log,
     }
+    if keep_samples and on_device and generated is not None:
+        generated = generated.to("cpu").double().numpy()
     return run, (generated if keep_samples else None)
 
 
@@ -142,71 +148,97 @@ def versions(protocol: str) -> dict:
             **protocols.versions(protocol)}
 
 
-def run_cell(
+def run_cell(images, *, lr: float, **kwargs):
+    """Train every seed of one cell. Returns (record, generated images of the first ok seed,
+    else of the first unstable one, else None). Keywords as :func:`run_cells`."""
+    return next(run_cells(images, lrs=[lr], **kwargs))
+
+
+def run_cells(
     images,
     *,
     dataset: str,
     protocol: str,
     model: str,
-    lr: float,
+    lrs: list[float],
     seeds: list[int],
     options: dict,
     data_sha256: str,
     progress=None,
 ):
-    """Train every seed of one cell. Returns (record, generated images of the first ok seed,
-    else of the first unstable one, else None).
+    """The cells of one model, one per learning rate: yields (record, sample) per rate, in
+    order, as :func:`run_cell` returns them, each as soon as it is done. ``progress(settings,
+    run, done, total)`` is called after each seed.
 
-    ``options`` are validated here, once (avarep.protocols.check_options); ``device`` and
-    ``threads`` travel inside them."""
+    Where the protocol stacks seeds on this device (``stacks(options)``: ``paper`` on a GPU),
+    every seed of every cell trains first, stacked (``train_stack``), each from its own rng;
+    then each cell scores its seeds. A seed's ``seconds`` and a cell's ``wall_seconds``
+    then carry an even share of that training. ``options`` are validated here, once
+    (avarep.protocols.check_options); ``device`` and ``threads`` travel inside them."""
     options = {"device": "cpu", "threads": 1, **options}
     validated = protocols.check_options(protocol, options)
-    settings = {
-        "dataset": dataset,
-        "data_sha256": data_sha256,
-        "protocol": protocol,
-        "model": model,
-        "lr": float(lr),
-        "seeds": [int(s) for s in seeds],
-        "options": validated,
-        "generations_per_image": GENERATIONS_PER_IMAGE,
-        "code": __version__,
-    }
-    started = time.perf_counter()
-    runs, sample = train_seeds(images, protocols.load(protocol), settings, progress)
-    record = cell_record(settings, runs, execution={
-        "wall_seconds": round(time.perf_counter() - started, 6),
-        "threads": options["threads"],
-        "device": options["device"],
-    })
-    return record, sample
-
-
-def train_seeds(images, module, settings: dict, progress=None) -> tuple[list[dict], object]:
-    """Every seed of a cell, in order; the strip shows the first ok seed's images, else the
-    first finite (unstable) seed's. Where the protocol stacks seeds on this device
-    (``stacks(options)``, e.g. ``paper`` on a GPU), all of them train as one computation
-    first, each from its own rng, and each seed's ``seconds`` carries an even share of it."""
-    seeds, model, lr, options = (settings[k] for k in ("seeds", "model", "lr", "options"))
-    stacked = None
-    if getattr(module, "stacks", lambda options: False)(options):
+    module = protocols.load(protocol)
+    trained, share = train_stacked(images, module, model, lrs, seeds, validated)
+    for i, lr in enumerate(lrs):
+        settings = {
+            "dataset": dataset,
+            "data_sha256": data_sha256,
+            "protocol": protocol,
+            "model": model,
+            "lr": float(lr),
+            "seeds": [int(s) for s in seeds],
+            "options": validated,
+            "generations_per_image": GENERATIONS_PER_IMAGE,
+            "code": __version__,
+        }
         started = time.perf_counter()
-        rngs = [rng_for(model, lr, seed) for seed in seeds]
-        stacked = list(zip(module.train_stack(images, model, lr, rngs, options), rngs))
-        share = (time.perf_counter() - started) / len(seeds)
+        runs, sample = train_seeds(images, module, settings, progress,
+                                   trained[i] if trained else None, share)
+        record = cell_record(settings, runs, execution={
+            "wall_seconds": round(time.perf_counter() - started + share * len(seeds), 6),
+            "threads": options["threads"],
+            "device": options["device"],
+        })
+        yield record, sample
+
+
+def train_stacked(images, module, model, lrs, seeds, options):
+    """Every (rate, seed) trained as stacked computations where the protocol stacks them on
+    this device: per rate, a list of (trained model or Diverged, its rng as training left it),
+    and each seed's share of the time. ([], 0.0) where it does not."""
+    if not getattr(module, "stacks", lambda options: False)(options):
+        return [], 0.0
+    started = time.perf_counter()
+    pairs = [(float(lr), int(seed)) for lr in lrs for seed in seeds]
+    rngs = [rng_for(model, lr, seed) for lr, seed in pairs]
+    results = module.train_stack(images, model, [lr for lr, _ in pairs], rngs, options)
+    share = (time.perf_counter() - started) / len(pairs)
+    per_seed = list(zip(results, rngs))
+    return [per_seed[i:i + len(seeds)] for i in range(0, len(pairs), len(seeds))], share
+
+
+def train_seeds(images, module, settings: dict, progress=None, trained=None,
+                share: float = 0.0) -> tuple[list[dict], object]:
+    """Every seed of a cell, in order; the strip shows the first ok seed's images, else the
+    first finite (unstable) seed's. ``trained``: the seeds already trained (stacked), as
+    (trained model or Diverged, rng) pairs, each carrying ``share`` seconds of it, and scored
+    where they were trained if they can be (``generate_on_device``)."""
     runs, sample, sample_ok = [], None, False
+    seeds = settings["seeds"]
     for i, seed in enumerate(seeds):
-        if stacked is None:
-            run, generated = run_seed(images, module, model, lr, seed, options, not sample_ok)
+        if trained is None:
+            run, generated = run_seed(images, module, settings["model"], settings["lr"], seed,
+                                      settings["options"], not sample_ok)
         else:
-            trained, rng = stacked[i]
-            run, generated = score_seed(images, trained, rng, seed, not sample_ok,
-                                        shared_seconds=share)
+            result = trained[i][0]
+            run, generated = score_seed(images, *trained[i], seed, not sample_ok,
+                                        shared_seconds=share,
+                                        on_device=hasattr(result, "generate_on_device"))
         runs.append(run)
         if generated is not None and (sample is None or run["status"] == "ok"):
             sample, sample_ok = generated, run["status"] == "ok"
         if progress is not None:
-            progress(run, len(runs), len(seeds))
+            progress(settings, run, len(runs), len(seeds))
     return runs, sample
 
 

@@ -62,7 +62,13 @@ SATURATION_CHUNK = 1 << 16
 
 
 def saturated_share(values) -> float:
-    """Share of values within SATURATION of 0 or 1 (generated pixels, probabilities)."""
+    """Share of values within SATURATION of 0 or 1 (generated pixels, probabilities); a torch
+    tensor (a GPU's) is counted where it is."""
+    if not isinstance(values, np.ndarray) and hasattr(values, "device"):
+        if values.numel() == 0:
+            return math.nan
+        pinned = (values < SATURATION).sum() + (values > 1.0 - SATURATION).sum()
+        return int(pinned) / values.numel()
     # Counted in memory order (a count does not depend on the order) and in cache-sized
     # chunks: a seed's 6.9 million generated pixels would otherwise make two 7 MB masks.
     values = np.ravel(np.asarray(values), order="K")

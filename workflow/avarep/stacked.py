@@ -46,7 +46,11 @@ class StackedMatrix:
             return h.bmm(s)
         return bias.unsqueeze(1).baddbmm(h, s)
 
-    def add_outer(self, a, b, alpha: float) -> None:
-        """M += alpha * a^T b per seed for a (S, n, rows), b (S, n, cols)."""
+    def add_outer(self, a, b, alpha) -> None:
+        """M += alpha * a^T b per seed for a (S, n, rows), b (S, n, cols); ``alpha`` a number,
+        or a tensor (S,) of one rate per seed (then a, the short side, is scaled)."""
         self.passes += 2
-        self.stored.baddbmm_(self._per_seed(a).transpose(1, 2), self._per_seed(b), alpha=alpha)
+        a = self._per_seed(a)
+        if not isinstance(alpha, (int, float)):
+            a, alpha = a * alpha.view(-1, 1, 1), 1.0
+        self.stored.baddbmm_(a.transpose(1, 2), self._per_seed(b), alpha=alpha)

@@ -1,6 +1,7 @@
 # Cells: one job per (protocol, model) trains every configured learning rate x seed. A job
 # per cell paid the interpreter's start-up (2.5 s with torch) 19 times as often; the records
-# stay one file per cell, each written as soon as its cell is done.
+# stay one file per cell, each written as soon as its cell is done. On a GPU the job's seeds
+# train stacked (avarep.cell.run_cells).
 
 
 rule train_cells:
@@ -25,7 +26,9 @@ rule train_cells:
     priority: training_priority
     conda:
         "../../envs/ava.yaml"
-    threads: 1
+    # On a GPU a job's CPU work is drawing its seeds' initial weights (paper.train_stack), in
+    # two threads; seven jobs then fill 14 cores.
+    threads: lambda wildcards: 2 if cell_device(wildcards.protocol).startswith("cuda") else 1
     resources:
         mem_mb=2000,
         # minutes: a model's 19 cells take about 1.5 min on one CPU core in the paper protocol

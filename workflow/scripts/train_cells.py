@@ -2,7 +2,8 @@
 
 One job per (protocol, model) rather than per cell: a ``paper`` job's interpreter spends about
 2.5 s starting and importing torch, more than half a cell's own work, so a job trains every
-learning rate of its model. Each cell's record (JSON, see avarep.cell) and PNG strip of
+learning rate of its model (on a GPU all of them at once, stacked: avarep.cell.run_cells).
+Each cell's record (JSON, see avarep.cell) and PNG strip of
 generated images are written atomically as soon as that cell is done, so a killed job never
 leaves a file that looks complete.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import _bootstrap  # noqa: F401  (puts workflow/ on sys.path)
 
 from avarep import allocator, atomic, protocols
-from avarep.cell import run_cell, write_record
+from avarep.cell import run_cells, write_record
 from avarep.data import DataError, load_manifest
 from avarep.strip import strip_png
 
@@ -44,20 +45,14 @@ def parse_args(argv=None):
     return args
 
 
-def train_one(args, images, options, lr, record_path, strip_path) -> int:
-    """Train one cell and write its strip, then its record. Returns the exit status."""
-    label = f"{args.protocol} {args.model} lr={lr}"
-    started = time.perf_counter()
+def progress(settings, run, done, total):
+    bm = "diverged" if run["bm"] is None else f"BM={run['bm']:.4f}"
+    print(f"{settings['protocol']} {settings['model']} lr={settings['lr']}: seed {run['seed']} "
+          f"({done}/{total}) {bm} in {run['seconds']:.2f}s", flush=True)
 
-    def progress(run, done, total):
-        bm = "diverged" if run["bm"] is None else f"BM={run['bm']:.4f}"
-        print(f"{label}: seed {run['seed']} ({done}/{total}) {bm} in {run['seconds']:.2f}s", flush=True)
 
-    record, sample = run_cell(
-        images.pixels, dataset=args.dataset, protocol=args.protocol, model=args.model, lr=lr,
-        seeds=args.seeds, options=options, data_sha256=images.combined_sha256,
-        progress=progress,
-    )
+def write_cell(args, images, record, sample, record_path, strip_path) -> int:
+    """Write one trained cell's strip, then its record. Returns the exit status."""
     # A full disk or an unwritable folder fails the job with one clear line; the atomic writes
     # leave no partial file, and a strip without its record is removed (the cell did not finish).
     try:
@@ -72,8 +67,8 @@ def train_one(args, images, options, lr, record_path, strip_path) -> int:
         print(f"error: cannot write {record_path}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     mean = "no ok seed" if record["bm_mean"] is None else f"mean BM={record['bm_mean']:.4f}"
-    print(f"{label}: done, {record['n_ok']}/{len(args.seeds)} ok, {mean}, "
-          f"{time.perf_counter() - started:.2f}s", flush=True)
+    print(f"{args.protocol} {args.model} lr={record['lr']}: done, {record['n_ok']}/"
+          f"{len(args.seeds)} ok, {mean}, {record['wall_seconds']:.2f}s", flush=True)
     return 0
 
 
@@ -89,10 +84,15 @@ def main(argv=None) -> int:
     # Import the protocol (torch, for some) before the first cell, so that every cell's
     # wall_seconds is its own work, not the job's start-up.
     protocols.load(args.protocol)
-    for lr, record_path, strip_path in zip(args.lrs, args.records, args.strips):
-        status = train_one(args, images, options, lr, record_path, strip_path)
+    cells = run_cells(images.pixels, dataset=args.dataset, protocol=args.protocol,
+                      model=args.model, lrs=args.lrs, seeds=args.seeds, options=options,
+                      data_sha256=images.combined_sha256, progress=progress)
+    started = time.perf_counter()
+    for (record, sample), record_path, strip_path in zip(cells, args.records, args.strips):
+        status = write_cell(args, images, record, sample, record_path, strip_path)
         if status:
             return status
+    print(f"{len(args.lrs)} cells in {time.perf_counter() - started:.2f}s", flush=True)
     return 0
 
 

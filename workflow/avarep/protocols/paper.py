@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,7 +206,7 @@ class MLP:
     """
 
     def __init__(self, sizes, output, gen, dtype, device, init_scale=1.0, mu_logistic=False,
-                 defer_from=None):
+                 defer_from=None, draw_threads=1):
         self.sizes = list(sizes)
         self.output = output
         self.mu_logistic = mu_logistic  # encoder only: mu = sigmoid(u) instead of u
@@ -225,10 +226,17 @@ class MLP:
             shape = (fan_in, fan_out) if t else (fan_out, fan_in)
             stored = torch.empty((len(gen), *shape), dtype=dtype, device=device)
             biases = torch.empty((len(gen), fan_out), dtype=dtype, device=device)
-            for s, seed_gen in enumerate(gen):  # one seed's draws at a time: no S x host copy
-                w, b = _drawn_layer(fan_in, fan_out, bound, seed_gen)
+
+            def draw(s, fan_in=fan_in, fan_out=fan_out, bound=bound, t=t, stored=stored,
+                     biases=biases):
+                w, b = _drawn_layer(fan_in, fan_out, bound, gen[s])
                 stored[s].copy_(w.t() if t else w)
                 biases[s].copy_(b)
+
+            # torch's CPU draws (most of a GPU seed's time) in threads, one seed's generator
+            # each: the numbers are the same in any order
+            with ThreadPoolExecutor(max(1, draw_threads)) as pool:
+                list(pool.map(draw, range(len(gen))))
             self.matrices.append(StackedMatrix(stored))
             self.biases.append(biases)
 
@@ -287,7 +295,11 @@ class MLP:
                 m.add_outer(h, delta, lr)
             else:
                 m.add_outer(delta, h, lr)
-            b.add_(delta[..., 0, :] if delta.shape[-2] == 1 else delta.sum(-2), alpha=lr)
+            step = delta[..., 0, :] if delta.shape[-2] == 1 else delta.sum(-2)
+            if isinstance(lr, torch.Tensor):  # stacked seeds, one rate each: (S,)
+                b.addcmul_(step, lr.unsqueeze(-1))
+            else:
+                b.add_(step, alpha=lr)
             delta = below
 
 
@@ -351,13 +363,15 @@ class PaperModel:
     # True: the finiteness check syncs with the device after every step and names the culprit
     # at once. False (train's first attempt): a device-side flag, read once per pass.
     check_each_step: bool = True
+    draw_threads: int = 1  # stacked seeds: threads drawing their initial weights
 
     def __post_init__(self):
         self.flags = models.get(self.model)  # the model's parts (spec 5.3's table)
         self.is_gan = self.flags.gan
         enc_hidden, dec_hidden = list(self.hidden), list(reversed(self.hidden))
         mk = lambda sizes, out: MLP(sizes, out, self.gen, self.dtype, self.device,  # noqa: E731
-                                    self.init_scale, self.mu_logistic and out == "encoder")
+                                    self.init_scale, self.mu_logistic and out == "encoder",
+                                    draw_threads=self.draw_threads)
         # Construction order fixes the initial draws: encoder, decoder, d, D.
         self.encoder = (
             None if self.is_gan else mk([self.n_in, *enc_hidden, 2 * self.latent], "encoder")
@@ -615,6 +629,11 @@ class TrainedModel:
         return self.model.health()
 
     def generate(self, test_images, k, rng):
+        return self.generate_on_device(test_images, k, rng).to("cpu", torch.float64).numpy()
+
+    def generate_on_device(self, test_images, k, rng):
+        """:meth:`generate`'s images as a tensor (N, K, P, C) where the model is: a cell of
+        stacked seeds scores them there (avarep.metric), moving 55 MB less per seed."""
         test_images = np.asarray(test_images, dtype=np.float64)
         N, P, C = test_images.shape
         if C * P != self.model.n_in:
@@ -627,10 +646,9 @@ class TrainedModel:
         x = torch.tensor(test_images.reshape(N, C * P), dtype=m.dtype, device=m.device)
         with torch.no_grad():
             out = self.model.sample(x, int(k), gen)
-        out = out.to("cpu", torch.float64).numpy().reshape(N, int(k), P, C)
-        if not np.all(np.isfinite(out)):
+        if not _all_finite(out):
             raise Diverged("paper protocol: non-finite generated image")
-        return out
+        return out.reshape(N, int(k), P, C)
 
 
 def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, channels=3,
@@ -646,7 +664,7 @@ def build(model, n_in, rng_or_gen, options, latent=LATENT_DIM, hidden=None, chan
     return PaperModel(model, n_in, latent, list(hidden), gen,
                       _DTYPES[options["dtype"]], torch.device(options["device"]),
                       options.get("init_scale", 1.0), options.get("mu_output") == "logistic",
-                      check_each_step)
+                      check_each_step, options.get("threads", 1))
 
 
 def parameter_counts(model: str, n_pixels: int) -> dict[str, int]:
@@ -689,30 +707,55 @@ def stacks(options: dict) -> bool:
     return options["device"] != "cpu"
 
 
-def train_stack(images, model, lr, rngs, options, *, latent=LATENT_DIM, hidden=None):
-    """The seeds of a cell (one rng each) trained as one stacked computation.
+def train_stack(images, model, lrs, rngs, options, *, latent=LATENT_DIM, hidden=None):
+    """Seeds (one rng and one learning rate each: ``lrs`` a list, or one rate for all)
+    trained as stacked computations of at most :data:`STACK_BYTES` of weights each.
 
-    Returns, per seed, what :func:`train` with that rng gives: a :class:`TrainedModel`, or the
-    :class:`Diverged` it raises (returned, not raised). Each seed draws from its own rng
-    exactly as alone, and no operation mixes seeds, so the numbers equal the per-seed path's
-    up to the rounding of the batched products (``tests/test_stacked.py``: 1e-12 in float64).
-    A seed whose values went non-finite is trained again alone by :func:`train`, which names
-    the culprit and step as it always does and whose answer stands.
+    Returns, per seed, what :func:`train` with that rng and rate gives: a
+    :class:`TrainedModel`, or the :class:`Diverged` it raises (returned, not raised). Each
+    seed draws from its own rng exactly as alone, and no operation mixes seeds, so the
+    numbers equal the per-seed path's up to the rounding of the batched products
+    (``tests/test_stacked.py``: 1e-12 in float64). A seed whose values went non-finite is
+    trained again alone by :func:`train`, which names the culprit and step as it always does
+    and whose answer stands.
     """
     torch.set_num_threads(options["threads"])
     images = np.asarray(images, dtype=np.float64)
     N, P, C = images.shape
     if C != 3:
         raise ValueError(f"images must be (N, P, 3), got {images.shape}")
+    lrs = [float(lr) for lr in lrs] if isinstance(lrs, (list, tuple)) else [float(lrs)] * len(rngs)
+    if len(lrs) != len(rngs):
+        raise ValueError(f"train_stack needs one learning rate per rng, got {len(lrs)} for {len(rngs)}")
+    hidden_width = (hidden or hidden_sizes(P, latent))[0]
+    wide_bytes = 3 * P * hidden_width * torch.finfo(_DTYPES[options["dtype"]]).bits // 8
+    most = max(1, STACK_BYTES // (len(WIDE_NETWORKS) * wide_bytes))
+    chunk = -(-len(rngs) // -(-len(rngs) // most))  # as few stacks as fit, evened out
+    results = []
+    for first in range(0, len(rngs), chunk):
+        part = slice(first, first + chunk)
+        results += _train_stacked(images, model, lrs[part], rngs[part], options, latent, hidden)
+    return results
+
+
+#: The most weight bytes one stacked computation holds, counted as the three 3P-wide
+#: matrices per seed (the rest of a seed is small): 2 GiB, 46 seeds of the paper's frames in
+#: float64, so that a run's seven training jobs share a GPU of 24 GB.
+STACK_BYTES = 2**31
+WIDE_NETWORKS = ("encoder", "decoder", "d")
+
+
+def _train_stacked(images, model, lrs, rngs, options, latent, hidden):
+    N, P, _ = images.shape
     drawn_from = [rng.bit_generator.state for rng in rngs]
     gens = [torch.Generator().manual_seed(int(rng.integers(2**63))) for rng in rngs]
     m = build(model, 3 * P, gens, options, latent=latent, hidden=hidden, check_each_step=False)
     with torch.no_grad():
         x_all = torch.tensor(images.reshape(N, 3 * P), dtype=m.dtype, device=m.device)
-        fit(m, x_all, float(lr))
+        fit(m, x_all, torch.tensor(lrs, dtype=m.dtype, device=m.device))
     finite = m._finite_so_far.tolist()
     results = []
-    for s, rng in enumerate(rngs):
+    for s, (lr, rng) in enumerate(zip(lrs, rngs)):
         try:
             if not finite[s]:
                 rng.bit_generator.state = drawn_from[s]
@@ -727,8 +770,9 @@ def train_stack(images, model, lr, rngs, options, *, latent=LATENT_DIM, hidden=N
     return results
 
 
-def fit(m: PaperModel, x_all: torch.Tensor, lr: float, *, epochs=1, batch=1, shuffle=False):
-    """Train ``m`` on the rows of x_all (N, CP): per epoch one r ~ N(0, I_n) per image, drawn
+def fit(m: PaperModel, x_all: torch.Tensor, lr, *, epochs=1, batch=1, shuffle=False):
+    """Train ``m`` on the rows of x_all (N, CP) at rate ``lr`` (stacked seeds: one per seed,
+    a tensor (S,)): per epoch one r ~ N(0, I_n) per image, drawn
     as one block before the (optionally shuffled) pass, then minibatches of ``batch``
     images. epochs=1, batch=1, shuffle=False is the main grid's single online pass."""
     N = x_all.shape[0]
