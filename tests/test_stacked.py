@@ -245,19 +245,29 @@ def test_each_seed_keeps_its_own_clamp_counts(model):
     assert [(log["clamped_probabilities"], log["clamped_sigma2"]) for log in stacked] == counts
 
 
-def test_a_jobs_cells_train_in_one_stack_and_record_what_single_seeds_do(monkeypatch):
-    """run_cells (one train_cells job): every rate's seeds in one stacked computation, then
-    one record per rate, each as run_cell records it seed by seed."""
+def test_a_jobs_cells_train_in_stacks_and_record_what_single_seeds_do(monkeypatch):
+    """run_cells (one train_cells job): the cells' seeds in stacks of as many cells as one
+    stack holds (here 2 cells of 2 seeds), then one record per rate, each as run_cell
+    records it seed by seed."""
     data = images(n=6)
     kwargs = dict(dataset="t", protocol="paper", model="GAN", seeds=[0, 1],
                   options={}, data_sha256="0" * 64)
-    alone = [cell.run_cell(data, lr=lr, **kwargs)[0] for lr in (0.3, 0.05)]
+    lrs = [0.3, 0.05, 0.1]
+    alone = [cell.run_cell(data, lr=lr, **kwargs)[0] for lr in lrs]
     monkeypatch.setattr(paper, "stacks", lambda options: True)
+    monkeypatch.setattr(paper, "seeds_per_stack", lambda n_pixels, options, **sizes: 4)
     calls, train_stack = [], paper.train_stack
     monkeypatch.setattr(paper, "train_stack", lambda *a, **k: calls.append(a[2]) or train_stack(*a, **k))
-    stacked = [record for record, _ in cell.run_cells(data, lrs=[0.3, 0.05], **kwargs)]
-    assert calls == [[0.3, 0.3, 0.05, 0.05]]  # one stack, rate by rate, seed by seed
-    for a, b in zip(alone, stacked):
+    stacked = [record for record, _ in cell.run_cells(data, lrs=lrs, **kwargs)]
+    assert calls == [[0.3, 0.3, 0.05, 0.05], [0.1, 0.1]]  # rate by rate, seed by seed
+    for a, b in zip(alone, stacked, strict=True):
         assert (b["lr"], b["settings_hash"]) == (a["lr"], a["settings_hash"])
         assert [r["bm"] for r in b["runs"]] == pytest.approx([r["bm"] for r in a["runs"]], rel=0, abs=TOL)
         assert b["wall_seconds"] > 0 and all(r["seconds"] > 0 for r in b["runs"])
+
+
+def test_a_stack_holds_two_gib_of_wide_weights():
+    """seeds_per_stack by hand: the paper's 100 x 64 frames, hidden width 100, three
+    19200 x 100 matrices a seed: 46 MB in float64 (46 seeds), 23 MB in float32 (93)."""
+    assert paper.seeds_per_stack(6400, paper.check_options({})) == 2**31 // (3 * 19200 * 100 * 8) == 46
+    assert paper.seeds_per_stack(6400, paper.check_options({"dtype": "float32"})) == 93

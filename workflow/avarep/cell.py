@@ -171,42 +171,58 @@ def run_cells(
     run, done, total)`` is called after each seed.
 
     Where the protocol stacks seeds on this device (``stacks(options)``: ``paper`` on a GPU),
-    every seed of every cell trains first, stacked (``train_stack``), each from its own rng;
-    then each cell scores its seeds. A seed's ``seconds`` and a cell's ``wall_seconds``
-    then carry an even share of that training. ``options`` are validated here, once
+    the seeds of as many cells as a stack holds train first, stacked (``train_stack``), each
+    from its own rng; then each of those cells scores its seeds. A seed's ``seconds`` and a
+    cell's ``wall_seconds`` then carry an even share of that training. ``options`` are validated here, once
     (avarep.protocols.check_options); ``device`` and ``threads`` travel inside them."""
     options = {"device": "cpu", "threads": 1, **options}
     validated = protocols.check_options(protocol, options)
     module = protocols.load(protocol)
-    trained, share = train_stacked(images, module, model, lrs, seeds, validated)
-    for i, lr in enumerate(lrs):
-        settings = {
-            "dataset": dataset,
-            "data_sha256": data_sha256,
-            "protocol": protocol,
-            "model": model,
-            "lr": float(lr),
-            "seeds": [int(s) for s in seeds],
-            "options": validated,
-            "generations_per_image": GENERATIONS_PER_IMAGE,
-            "code": __version__,
-        }
-        started = time.perf_counter()
-        runs, sample = train_seeds(images, module, settings, progress,
-                                   trained[i] if trained else None, share)
-        record = cell_record(settings, runs, execution={
-            "wall_seconds": round(time.perf_counter() - started + share * len(seeds), 6),
-            "threads": options["threads"],
-            "device": options["device"],
-        })
-        yield record, sample
+    for group in cell_groups(images, module, lrs, seeds, validated):
+        trained, share = train_stacked(images, module, model, group, seeds, validated)
+        for i, lr in enumerate(group):
+            settings = {
+                "dataset": dataset,
+                "data_sha256": data_sha256,
+                "protocol": protocol,
+                "model": model,
+                "lr": float(lr),
+                "seeds": [int(s) for s in seeds],
+                "options": validated,
+                "generations_per_image": GENERATIONS_PER_IMAGE,
+                "code": __version__,
+            }
+            started = time.perf_counter()
+            runs, sample = train_seeds(images, module, settings, progress,
+                                       trained[i] if trained else None, share)
+            record = cell_record(settings, runs, execution={
+                "wall_seconds": round(time.perf_counter() - started + share * len(seeds), 6),
+                "threads": options["threads"],
+                "device": options["device"],
+            })
+            yield record, sample
+
+
+def stacks(module, options) -> bool:
+    """Whether the protocol trains seeds stacked on this device (its optional ``stacks``)."""
+    return getattr(module, "stacks", lambda options: False)(options)
+
+
+def cell_groups(images, module, lrs, seeds, options) -> list[list]:
+    """The rates in groups trained together: as many cells as one stack holds (the
+    protocol's ``seeds_per_stack``), so a job keeps one stack's weights at a time; one cell
+    per group where seeds are not stacked."""
+    size = 1
+    if stacks(module, options):
+        size = max(1, module.seeds_per_stack(np.shape(images)[1], options) // len(seeds))
+    return [list(lrs[i:i + size]) for i in range(0, len(lrs), size)]
 
 
 def train_stacked(images, module, model, lrs, seeds, options):
     """Every (rate, seed) trained as stacked computations where the protocol stacks them on
     this device: per rate, a list of (trained model or Diverged, its rng as training left it),
     and each seed's share of the time. ([], 0.0) where it does not."""
-    if not getattr(module, "stacks", lambda options: False)(options):
+    if not stacks(module, options):
         return [], 0.0
     started = time.perf_counter()
     pairs = [(float(lr), int(seed)) for lr in lrs for seed in seeds]

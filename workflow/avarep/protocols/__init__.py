@@ -38,10 +38,12 @@ seed as ``diverged`` and carries on.
 Optionally, a protocol trains a cell's seeds together where that is faster (``paper`` on a
 GPU)::
 
-    stacks(options) -> bool      whether this cell's seeds go through train_stack
-    train_stack(images, model, lr, rngs, options) -> [TrainedModel or Diverged, ...]
-        one entry per rng, each what train(images, model, lr, rng, options) would give
-        (to rounding), each rng left as train leaves it
+    stacks(options) -> bool      whether a job's seeds go through train_stack
+    seeds_per_stack(n_pixels, options) -> int   how many a stack holds (the job trains
+        as many cells together as fit in one)
+    train_stack(images, model, lrs, rngs, options) -> [TrainedModel or Diverged, ...]
+        one entry per rng (lrs: one rate per rng), each what train(images, model, lr, rng,
+        options) would give (to rounding), each rng left as train leaves it
 """
 
 from __future__ import annotations

@@ -727,9 +727,7 @@ def train_stack(images, model, lrs, rngs, options, *, latent=LATENT_DIM, hidden=
     lrs = [float(lr) for lr in lrs] if isinstance(lrs, (list, tuple)) else [float(lrs)] * len(rngs)
     if len(lrs) != len(rngs):
         raise ValueError(f"train_stack needs one learning rate per rng, got {len(lrs)} for {len(rngs)}")
-    hidden_width = (hidden or hidden_sizes(P, latent))[0]
-    wide_bytes = 3 * P * hidden_width * torch.finfo(_DTYPES[options["dtype"]]).bits // 8
-    most = max(1, STACK_BYTES // (len(WIDE_NETWORKS) * wide_bytes))
+    most = seeds_per_stack(P, options, latent=latent, hidden=hidden)
     chunk = -(-len(rngs) // -(-len(rngs) // most))  # as few stacks as fit, evened out
     results = []
     for first in range(0, len(rngs), chunk):
@@ -740,9 +738,17 @@ def train_stack(images, model, lrs, rngs, options, *, latent=LATENT_DIM, hidden=
 
 #: The most weight bytes one stacked computation holds, counted as the three 3P-wide
 #: matrices per seed (the rest of a seed is small): 2 GiB, 46 seeds of the paper's frames in
-#: float64, so that a run's seven training jobs share a GPU of 24 GB.
+#: float64. A job holds one stack at a time (avarep.cell.run_cells), so a run's seven
+#: training jobs share a GPU of 24 GB.
 STACK_BYTES = 2**31
 WIDE_NETWORKS = ("encoder", "decoder", "d")
+
+
+def seeds_per_stack(n_pixels: int, options: dict, *, latent=LATENT_DIM, hidden=None) -> int:
+    """How many seeds of images of ``n_pixels`` RGB pixels one stack holds (at least 1)."""
+    hidden_width = (hidden or hidden_sizes(n_pixels, latent))[0]
+    wide_bytes = 3 * n_pixels * hidden_width * torch.finfo(_DTYPES[options["dtype"]]).bits // 8
+    return max(1, STACK_BYTES // (len(WIDE_NETWORKS) * wide_bytes))
 
 
 def _train_stacked(images, model, lrs, rngs, options, latent, hidden):
