@@ -739,7 +739,7 @@ def train_stack(images, model, lrs, rngs, options, *, latent=LATENT_DIM, hidden=
 #: The most weight bytes one stacked computation holds, counted as the three 3P-wide
 #: matrices per seed (the rest of a seed is small): 2 GiB, 46 seeds of the paper's frames in
 #: float64. A job holds one stack at a time (avarep.cell.run_cells), so a run's seven
-#: training jobs share a GPU of 24 GB.
+#: training jobs hold at most 15 GB of weights on the GPU.
 STACK_BYTES = 2**31
 WIDE_NETWORKS = ("encoder", "decoder", "d")
 
