@@ -144,3 +144,5 @@ def test_saturated_share_of_a_torch_tensor_counts_what_numpy_counts():
     pixels = np.random.default_rng(2).uniform(-0.01, 1.01, (6, 5, 40, 3))  # 2% out of [0, 1]
     assert health.saturated_share(torch.tensor(pixels)) == health.saturated_share(pixels) > 0
     assert math.isnan(health.saturated_share(torch.tensor([])))
+    edges = np.array([0.0, 5e-7, 1e-6, 0.5, 1 - 1e-6, 1 - 5e-7, 1.0, 0.3])  # strictly within 1e-6
+    assert health.saturated_share(torch.tensor(edges)) == health.saturated_share(edges) == 4 / 8

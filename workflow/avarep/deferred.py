@@ -21,9 +21,9 @@ The module needs no torch import of its own: only tensors' methods.
 
 from __future__ import annotations
 
-#: Rank-1 updates a wide layer of the paper protocol collects before adding them: with 6, the
-#: fastest of 0, 3, 4, 6, 8, 12 and 16 for a paper seed on 2 cores (the README's Speed
-#: section); a multiple of d's two terms a step, as avarep.limits' count needs.
+#: Rank-1 updates a wide layer of the paper protocol collects before adding them: 8 and 6 were
+#: the fastest of 0, 3, 4, 6, 8, 12 and 16 for a paper seed on 2 cores, within 0.3 % (the
+#: README's Speed section); a multiple of d's two terms a step, as avarep.limits' count needs.
 PENDING_UPDATES = 8
 #: Remembered one-row products per matrix (the encoder's x, then its x' of the same step).
 REMEMBERED = 2

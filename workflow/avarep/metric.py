@@ -21,15 +21,20 @@ def bm_per_generation(generated: np.ndarray, images: np.ndarray) -> np.ndarray:
     if not isinstance(generated, np.ndarray) and hasattr(generated, "device"):
         return _bm_of_tensor(generated, images)
     generated = np.asarray(generated, dtype=np.float64)
-    images = np.asarray(images, dtype=np.float64)
+    images = _paired(generated, np.asarray(images, dtype=np.float64))
+    # One test image at a time keeps the temporaries in cache (a cell scores 360 images).
+    return np.stack([_bm_rows(g, x) for g, x in zip(generated, images)])
+
+
+def _paired(generated, images):
+    """The test images lined up with the generated ones (an axis for K added when the
+    generated images have one), numpy arrays or torch tensors alike; a mismatch is an error."""
     if generated.ndim == images.ndim + 1:
         images = images[:, None]
     if generated.shape[-2:] != images.shape[-2:] or generated.shape[0] != images.shape[0]:
-        raise ValueError(
-            f"generated images {generated.shape} do not match test images {images.shape}"
-        )
-    # One test image at a time keeps the temporaries in cache (a cell scores 360 images).
-    return np.stack([_bm_rows(g, x) for g, x in zip(generated, images)])
+        raise ValueError(f"generated images {tuple(generated.shape)} do not match test "
+                         f"images {tuple(images.shape)}")
+    return images
 
 
 def _bm_rows(generated: np.ndarray, image: np.ndarray) -> np.ndarray:
@@ -48,13 +53,7 @@ def _bm_of_tensor(generated, images):
     torch): the test images are copied to the tensor's device once. Equal to the numpy
     path to rounding (tests/test_metric.py)."""
     generated = generated.double()
-    images = generated.new_tensor(np.asarray(images, dtype=np.float64))
-    if generated.dim() == images.dim() + 1:
-        images = images[:, None]
-    if generated.shape[-2:] != images.shape[-2:] or generated.shape[0] != images.shape[0]:
-        raise ValueError(
-            f"generated images {tuple(generated.shape)} do not match test images {tuple(images.shape)}"
-        )
+    images = _paired(generated, generated.new_tensor(np.asarray(images, dtype=np.float64)))
     distance = (generated - images).square_().sum(-1).sqrt_()
     return (distance * (1.0 - distance)).abs_().mean(-1)
 

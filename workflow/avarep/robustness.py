@@ -14,11 +14,6 @@ the study's table and figure are :func:`avarep.studies.write_robustness`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # annotations only: pandas is not imported when the workflow parses
-    import pandas as pd
-
 #: name -> the paper-protocol options it changes (each one choice away from the defaults).
 ALTERNATIVES: dict[str, dict] = {
     "mu-logistic": {"mu_output": "logistic"},
@@ -41,15 +36,3 @@ def options(name: str) -> dict:
         raise ValueError(f"unknown robustness alternative {name!r}; "
                          f"expected one of {', '.join(ALTERNATIVES)}")
     return dict(ALTERNATIVES[name])
-
-
-def stable_up_to(long: pd.DataFrame, model: str) -> float | None:
-    """The largest γ at and below which every seed of the model is ok (None: not even the
-    smallest γ)."""
-    status = long[long["model"] == model].groupby("lr")["status"].agg(lambda s: s.eq("ok").all())
-    best = None
-    for lr, ok in status.sort_index().items():
-        if not ok:
-            break
-        best = lr
-    return best

@@ -276,6 +276,18 @@ def write_fidelity(cells, table3, outdir, bm=None) -> None:
 # ------------------------------------------------------------------ robustness (avarep.robustness)
 
 
+def stable_up_to(long: pd.DataFrame, model: str) -> float | None:
+    """The largest γ at and below which every seed of the model is ok (None: not even the
+    smallest γ)."""
+    status = long[long["model"] == model].groupby("lr")["status"].agg(lambda s: s.eq("ok").all())
+    best = None
+    for lr, ok in status.sort_index().items():
+        if not ok:
+            break
+        best = lr
+    return best
+
+
 def robustness_row(name: str, long: pd.DataFrame) -> dict:
     """One row of the study: health counts, per-model stable range, claim verdicts (all γ
     and the healthy γ, judged by avarep.check on this run's ok seeds). The alternatives are
@@ -289,7 +301,7 @@ def robustness_row(name: str, long: pd.DataFrame) -> dict:
            **{f"n_{s}": int(counts.get(s, 0)) for s in STATUSES},
            "healthy_lrs": len(healthy)}
     for model in tables.ordered_models(long["model"].unique()):
-        top = robustness.stable_up_to(long, model)
+        top = stable_up_to(long, model)
         row[f"{model} stable ≤"] = "none" if top is None else f"{top:g}"
     row["seeds"] = long["seed"].nunique()
     for r in verdicts.to_dict("records"):

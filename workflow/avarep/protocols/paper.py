@@ -678,11 +678,8 @@ def parameter_counts(model: str, n_pixels: int) -> dict[str, int]:
 def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
     """One online pass over ``images`` (N, P, 3) in order, one step per image, fixed ``lr``.
     ``options`` are validated ones (:func:`check_options`, called once where a cell starts)."""
-    torch.set_num_threads(options["threads"])
-    images = np.asarray(images, dtype=np.float64)
-    N, P, C = images.shape
-    if C != 3:
-        raise ValueError(f"images must be (N, P, 3), got {images.shape}")
+    images = _training_images(images, options)
+    N, P, _ = images.shape
     drawn_from = rng.bit_generator.state
     m = build(model, 3 * P, rng, options, latent=latent, hidden=hidden, check_each_step=False)
     with torch.no_grad():
@@ -699,8 +696,17 @@ def train(images, model, lr, rng, options, *, latent=LATENT_DIM, hidden=None):
     return TrainedModel(m, options)
 
 
+def _training_images(images, options):
+    """The (N, P, 3) training images as float64 (torch's threads set on the way)."""
+    torch.set_num_threads(options["threads"])
+    images = np.asarray(images, dtype=np.float64)
+    if images.ndim != 3 or images.shape[2] != 3:
+        raise ValueError(f"images must be (N, P, 3), got {images.shape}")
+    return images
+
+
 def stacks(options: dict) -> bool:
-    """Whether a cell's seeds train stacked (:func:`train_stack`): on a GPU, where a step's
+    """Whether a job's seeds train stacked (:func:`train_stack`): on a GPU, where a step's
     hundred-odd small kernel launches, not its arithmetic, are the cost. On the CPU a seed
     alone is faster: its collected updates (avarep.deferred) save memory passes that a
     stack cannot (five seeds of the paper's frames: 1.6 s alone against 2.4 s stacked)."""
@@ -719,16 +725,12 @@ def train_stack(images, model, lrs, rngs, options, *, latent=LATENT_DIM, hidden=
     trained again alone by :func:`train`, which names the culprit and step as it always does
     and whose answer stands.
     """
-    torch.set_num_threads(options["threads"])
-    images = np.asarray(images, dtype=np.float64)
-    N, P, C = images.shape
-    if C != 3:
-        raise ValueError(f"images must be (N, P, 3), got {images.shape}")
+    images = _training_images(images, options)
+    P = images.shape[1]
     lrs = [float(lr) for lr in lrs] if isinstance(lrs, (list, tuple)) else [float(lrs)] * len(rngs)
     if len(lrs) != len(rngs):
         raise ValueError(f"train_stack needs one learning rate per rng, got {len(lrs)} for {len(rngs)}")
-    most = seeds_per_stack(P, options, latent=latent, hidden=hidden)
-    chunk = -(-len(rngs) // -(-len(rngs) // most))  # as few stacks as fit, evened out
+    chunk = seeds_per_stack(P, options, latent=latent, hidden=hidden)
     results = []
     for first in range(0, len(rngs), chunk):
         part = slice(first, first + chunk)
