@@ -52,6 +52,25 @@ def test_a_deferred_matrix_equals_eager_updates(capacity):
     assert m.count == 0
 
 
+@pytest.mark.parametrize("pending", [0, 3])
+def test_a_product_of_many_rows_adds_its_bias_after_the_product(pending):
+    """Generation's products (deferred.MANY_ROWS rows or more: a cell seed's 360 images) add
+    the bias after the product; the numbers are the reference's, pending updates included,
+    and nothing is settled on the way."""
+    rng = np.random.default_rng(pending)
+    reference = rng.standard_normal((ROWS, COLS))
+    m = DeferredMatrix(torch.tensor(reference), capacity=4)
+    for _ in range(pending):
+        a, b = rng.standard_normal((1, ROWS)), rng.standard_normal((1, COLS))
+        m.add_outer(torch.tensor(a), torch.tensor(b), 0.5)
+        reference += 0.5 * a.T @ b
+    h, bias = rng.standard_normal((deferred.MANY_ROWS + 1, ROWS)), rng.standard_normal(COLS)
+    got = m.left_product(torch.tensor(h), torch.tensor(bias))
+    np.testing.assert_allclose(got.numpy(), bias + h @ reference, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(m.left_product(torch.tensor(h)).numpy(), h @ reference, rtol=0, atol=1e-12)
+    assert m.count == pending
+
+
 def test_a_remembered_product_is_not_reused_after_an_in_place_write():
     """The same input tensor, written in place, or the matrix written through settled(),
     must not get the product remembered from before."""

@@ -118,6 +118,16 @@ def test_matches_naive_implementation_on_random_arrays():
     assert balance_metric(g, x) == pytest.approx(naive_bm(g, x), rel=1e-12)
 
 
+@pytest.mark.parametrize("channels", [1, 2, 3, 4])
+def test_any_number_of_channels_matches_a_direct_formula(channels):
+    """Grayscale (1 channel) and other counts: d is the Euclidean distance over the channels."""
+    rng = np.random.default_rng(channels)
+    x = rng.uniform(0, 1, size=(2, 5, channels))
+    g = rng.uniform(-0.5, 1.5, size=(2, 3, 5, channels))
+    d = np.sqrt(((g - x[:, None]) ** 2).sum(-1))
+    np.testing.assert_allclose(bm_per_generation(g, x), np.abs(d * (1 - d)).mean(-1), rtol=0, atol=1e-15)
+
+
 @pytest.mark.parametrize(
     "gshape, xshape",
     [

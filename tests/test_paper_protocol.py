@@ -13,6 +13,7 @@ Two independent references check the hand-written back-propagation of ``protocol
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -453,3 +454,26 @@ def test_the_open_choices_are_written_once_and_quoted_verbatim():
     assert float(re.search(r"eps = ([0-9.e-]+)", paper.CHOICES["eps"]).group(1)) == paper.EPS
     stated = re.search(r"max\(sigma2, ([0-9.e-]+)\)", paper.CHOICES["sigma2_min"]).group(1)
     assert float(stated) == paper.SIGMA2_MIN
+
+
+@pytest.mark.parametrize("fan_in, fan_out, bound", [(7, 5, 1 / math.sqrt(7)), (300, 40, 0.37), (4, 9, 1e-3)])
+def test_initial_draws_have_the_bits_of_nn_linears_formula(fan_in, fan_out, bound):
+    """_drawn_layer computes (u - 0.5) * 2 bound in place; exact arithmetic makes that the
+    bits of nn.Linear's (2u - 1) * bound from the same uniform draws, weight then bias."""
+    w, b = paper._drawn_layer(fan_in, fan_out, bound, torch.Generator().manual_seed(fan_in))
+    twin = torch.Generator().manual_seed(fan_in)
+    u_w = torch.rand(fan_out, fan_in, generator=twin, dtype=torch.float64)
+    u_b = torch.rand(fan_out, generator=twin, dtype=torch.float64)
+    assert torch.equal(w, (u_w * 2 - 1) * bound)
+    assert torch.equal(b, (u_b * 2 - 1) * bound)
+
+
+@pytest.mark.parametrize("network", ["decoder", "d", "D"])
+def test_a_sigmoid_output_in_place_has_the_bits_of_one_out_of_place(network):
+    """Calling a network (generation, the discriminators' outputs) computes its sigmoid
+    output in its net input's memory; forward keeps the net input for the steps that use it."""
+    net = getattr(tiny("AVA5", seed=2), network)
+    x = torch.rand(5, net.sizes[0], generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    _, u, y = net.forward(x)
+    assert torch.equal(y, torch.sigmoid(u))  # u is still the net input, not y
+    assert torch.equal(net(x), y)

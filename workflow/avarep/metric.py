@@ -38,14 +38,18 @@ def _paired(generated, images):
 
 
 def _bm_rows(generated: np.ndarray, image: np.ndarray) -> np.ndarray:
-    # Channel planes, not a reduction over a length-3 axis: numpy is several times faster.
-    squared = np.zeros(generated.shape[:-1])
-    for c in range(generated.shape[-1]):  # 3 (r, g, b); 1 for grayscale images
-        diff = generated[..., c] - image[..., c]
-        diff *= diff
-        squared += diff
-    distance = np.sqrt(squared, out=squared)
-    return np.abs(distance * (1.0 - distance)).mean(axis=-1)
+    # One contiguous difference, then the channels summed as strided planes in their order
+    # ((r + g) + b, as a running sum from zero gives): numpy is several times slower reducing
+    # a length-3 axis, and every operation after the first writes into its own input.
+    diff = np.subtract(generated, image)
+    diff *= diff
+    distance = diff[..., 0].copy() if diff.shape[-1] == 1 else diff[..., 0] + diff[..., 1]
+    for c in range(2, diff.shape[-1]):  # 3 channels (r, g, b); 1 for grayscale images
+        distance += diff[..., c]
+    np.sqrt(distance, out=distance)
+    term = np.subtract(1.0, distance)
+    term *= distance
+    return np.abs(term, out=term).mean(axis=-1)
 
 
 def _bm_of_tensor(generated, images):
