@@ -24,9 +24,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
 from . import equivalence, tables
+from .distributions import t_quantile, welch
 from .health import RULE as HEALTH_RULE
 from .health import RULE_NAME, STATUSES
 from .published import DERIVED_CLAIM, DERIVED_FROM, STATISTICS
@@ -58,7 +57,7 @@ def prediction_interval(mean: float, sd: float, n: int) -> tuple[float, float]:
     """95% prediction interval for one new run, widened by ROUNDING_PAD; NaNs when n < 2."""
     if n < 2 or not (math.isfinite(mean) and math.isfinite(sd)):
         return math.nan, math.nan
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd * math.sqrt(1 + 1 / n) + ROUNDING_PAD
+    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * sd * math.sqrt(1 + 1 / n) + ROUNDING_PAD
     return mean - half, mean + half
 
 
@@ -158,8 +157,8 @@ def welch_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     diff = float(a.mean() - b.mean())
     if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
         return diff, diff, diff
-    ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(CONFIDENCE)
-    return diff, float(ci.low), float(ci.high)
+    low, high = welch(a, b).confidence_interval(CONFIDENCE)
+    return diff, low, high
 
 
 def relation_holds(relation: str, difference: float) -> bool:

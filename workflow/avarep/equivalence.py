@@ -15,9 +15,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import models
+from .distributions import normal_quantile, welch
 
 PAIRS = models.twins()  # (twin, model) from the model registry: AVA1/AVA2, AVA3/AVA4
 COLUMNS = ("pair", "lr", "n_a", "n_b", "mean_a", "mean_b", "difference", "sd_a", "sd_b", "p",
@@ -29,7 +29,7 @@ def welch_p(a: np.ndarray, b: np.ndarray) -> float:
     """Two-sided Welch t-test p-value; two constant samples are equal (p = 1) or not (p = 0)."""
     if np.ptp(a) == 0 and np.ptp(b) == 0:  # exact: a rounded SD of equal values is not 0
         return 1.0 if a[0] == b[0] else 0.0
-    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    return welch(a, b).pvalue
 
 
 def holm(p_values: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
@@ -45,7 +45,7 @@ def holm(p_values: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
 
 def detectable_difference(sd_a: float, sd_b: float, n_a: int, n_b: int, alpha: float = ALPHA) -> float:
     """Smallest mean difference a two-sided test at alpha detects with 80% power (normal approx.)."""
-    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(0.8)
+    z = normal_quantile(1 - alpha / 2) + normal_quantile(0.8)
     return float(z * math.sqrt(sd_a**2 / n_a + sd_b**2 / n_b))
 
 

@@ -21,9 +21,9 @@ import math
 from pathlib import Path
 
 import pandas as pd
-from scipy import stats
 
 from .check import DERIVED_CLAIM, DERIVED_FROM
+from .distributions import binomial_cdf
 
 REPRODUCED, PARTIALLY, NOT_REPRODUCED, NOT_EVALUATED, NOT_ASSESSABLE = (
     "reproduced", "partially reproduced", "not reproduced", "not evaluated", "not assessable")
@@ -67,7 +67,7 @@ def _share_inside(frame: pd.DataFrame) -> dict:
     rows = frame[frame["inside"].notna() & frame["published"].notna()]
     inside = int(rows["inside"].astype(str).str.lower().eq("true").sum())
     total = len(rows)
-    p = float(stats.binom.cdf(inside, total, COVERAGE)) if total else None
+    p = binomial_cdf(inside, total, COVERAGE) if total else None
     mean_delta = float(rows["abs_delta"].mean()) if total else None
     return {"inside": inside, "total": total, "binomial_p": p, "mean_abs_delta": mean_delta}
 

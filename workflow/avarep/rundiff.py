@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .cell import CorruptRecord, read_record
+from . import distributions
 
 IDENTICAL, WITHIN_NOISE, DIFFERS, UNTESTABLE = "identical", "within noise", "differs", "untestable"
 ONLY_A, ONLY_B = "only in A", "only in B"
@@ -78,8 +78,8 @@ def welch(a: list[float], b: list[float]) -> tuple[float | None, float | None]:
     if statistics.variance(a) == 0 and statistics.variance(b) == 0:
         same = statistics.fmean(a) == statistics.fmean(b)
         return (0.0, 1.0) if same else (math.copysign(math.inf, statistics.fmean(b) - statistics.fmean(a)), 0.0)
-    result = stats.ttest_ind(b, a, equal_var=False)
-    return float(result.statistic), float(result.pvalue)
+    result = distributions.welch(b, a)
+    return result.statistic, result.pvalue
 
 
 def describe(bm: dict[int, float]) -> dict:

@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .check import prediction_interval
+from .distributions import chi2_cdf, chi2_sf
 
 SEED_COUNTS = (5, 10, 20)
 TWINS = (("AVA1", "AVA2"), ("AVA3", "AVA4"))
@@ -132,7 +132,7 @@ def twin_summary(twins: pd.DataFrame) -> pd.DataFrame:
         if part.empty:
             continue
         chi2 = float((part["z"] ** 2).sum())
-        p, p_low = float(stats.chi2.sf(chi2, len(part))), float(stats.chi2.cdf(chi2, len(part)))
+        p, p_low = chi2_sf(chi2, len(part)), chi2_cdf(chi2, len(part))
         rows.append({"band": name, "cells": len(part), "variance_ratio": chi2 / len(part),
                      "chi2": chi2, "p": p, "p_low": p_low, "p_two_sided": min(1.0, 2 * min(p, p_low))})
     return pd.DataFrame(rows, columns=["band", "cells", "variance_ratio", "chi2", "p", "p_low", "p_two_sided"])
