@@ -128,6 +128,19 @@ def test_any_number_of_channels_matches_a_direct_formula(channels):
     np.testing.assert_allclose(bm_per_generation(g, x), np.abs(d * (1 - d)).mean(-1), rtol=0, atol=1e-15)
 
 
+def test_channel_planes_give_the_bits_of_interleaved_channels():
+    """The author protocol hands BM (N, K, P, 3) views of channel planes, read plane by plane;
+    the numbers are those of the same images with their channels side by side, to the bit."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, size=(2, 5, 3))
+    generated = np.moveaxis(rng.uniform(-0.5, 1.5, size=(2, 3, 4, 5)), 1, -1)
+    assert generated.strides[-1] != generated.itemsize
+    got = bm_per_generation(generated, x)
+    assert np.array_equal(got, bm_per_generation(np.ascontiguousarray(generated), x))
+    d = np.sqrt(((generated - x[:, None]) ** 2).sum(-1))
+    np.testing.assert_allclose(got, np.abs(d * (1 - d)).mean(-1), rtol=0, atol=1e-15)
+
+
 @pytest.mark.parametrize(
     "gshape, xshape",
     [
