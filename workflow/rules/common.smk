@@ -188,12 +188,15 @@ def run_seeds(run):
 
 
 def training_priority(wildcards):
-    """Snakemake starts the ready job of highest priority first: the costliest models' jobs
-    first, so that no long job starts last and ends the run alone on one core (a `paper`
-    AVA5 job takes about twice a VAE's). The rank, in either protocol, is the model's products
-    with its wide weight matrices per training step (avarep.limits, from the model's parts).
+    """Snakemake starts the ready job of highest priority first: the longest jobs first, so
+    that no long job starts last and ends the run alone on one core. A job's length is its
+    protocol's job_cost (a `paper` job 5 `author` jobs) times its model's products with its
+    wide weight matrices per training step (avarep.limits: a `paper` AVA5 job takes about
+    twice a VAE's). So every `paper` job starts before every `author` job, whose short jobs
+    fill the end: when a `paper` VAE job started last, the other core idled 10 s.
     """
-    return sum(paper_products_per_step(wildcards.model).values())
+    cost = protocols.get(run_protocol(wildcards.protocol)).job_cost
+    return cost * sum(paper_products_per_step(wildcards.model).values())
 
 
 def cell_device(protocol):

@@ -69,6 +69,10 @@ class Protocol:
     cpu_only: bool = False
     #: The distribution whose version every cell records besides python and numpy.
     framework: str | None = None
+    #: A training job's time against an ``author`` job of the same model, roughly (2-core
+    #: reference machine: a ``paper`` job takes 4-5 times as long). Training jobs start
+    #: longest first: in order of job_cost x the model's wide products per step.
+    job_cost: int = 1
 
 
 REGISTRY: dict[str, Protocol] = {p.name: p for p in (
@@ -83,7 +87,7 @@ REGISTRY: dict[str, Protocol] = {p.name: p for p in (
         "paper", f"{__name__}.paper",
         "``paper``: the models exactly as the paper's equations define them (spec "
         "section 6) — what the paper claims, computed as written",
-        colour="#d62728", framework="torch",
+        colour="#d62728", framework="torch", job_cost=5,
     ),
 )}
 
