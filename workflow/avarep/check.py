@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
 from . import equivalence, tables
 from .distributions import t_quantile, welch
 from .health import RULE as HEALTH_RULE
