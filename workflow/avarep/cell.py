@@ -173,8 +173,9 @@ def run_cells(
     Where the protocol stacks seeds on this device (``stacks(options)``: ``paper`` on a GPU),
     the seeds of as many cells as a stack holds train first, stacked (``train_stack``), each
     from its own rng; then each of those cells scores its seeds. A seed's ``seconds`` and a
-    cell's ``wall_seconds`` then carry an even share of that training. ``options`` are validated here, once
-    (avarep.protocols.check_options); ``device`` and ``threads`` travel inside them."""
+    cell's ``wall_seconds`` then carry an even share of that training. ``options`` are
+    validated here, once (avarep.protocols.check_options); ``device`` and ``threads`` travel
+    inside them."""
     options = {"device": "cpu", "threads": 1, **options}
     validated = protocols.check_options(protocol, options)
     module = protocols.load(protocol)

@@ -80,12 +80,14 @@ class DeferredMatrix:
         if self.capacity and h.shape[0] == 1:
             out = self._remembered(h, "left", lambda v: v @ s)
             out = out + bias if bias is not None else out.clone()
-        elif bias is not None and h.shape[0] >= MANY_ROWS:
-            self.passes += 1
-            out = (h @ s).add_(bias)
         else:
             self.passes += 1
-            out = bias.addmm(h, s) if bias is not None else h @ s
+            if bias is None:
+                out = h @ s
+            elif h.shape[0] >= MANY_ROWS:
+                out = (h @ s).add_(bias)
+            else:
+                out = bias.addmm(h, s)
         return self._pending(out, h, self._a, self._b)
 
     def right_product(self, h, bias=None):

@@ -38,9 +38,10 @@ def _paired(generated, images):
 
 
 def _bm_rows(generated: np.ndarray, image: np.ndarray) -> np.ndarray:
-    squared = None
-    for plane in _squared_differences(generated, image):  # summed r, then g, then b
-        squared = plane.copy() if squared is None else np.add(squared, plane, out=squared)
+    planes = _squared_differences(generated, image)
+    squared = next(planes).copy()
+    for plane in planes:  # summed r, then g, then b
+        squared += plane
     distance = np.sqrt(squared, out=squared)
     term = np.subtract(1.0, distance)
     term *= distance

@@ -389,7 +389,7 @@ class PaperModel:
             raise ValueError("stacked seeds check finiteness once per pass (check_each_step=False)")
         zero = torch.zeros(self.lead, dtype=torch.int64, device=self.device)
         self._clamped = {"probability": zero.clone(), "sigma2": zero.clone()}
-        self._probabilities = 0  # how many discriminator probabilities (per seed) were clamped
+        self._probabilities = 0  # discriminator probabilities (per seed) through the clamp
         # Largest |mu| and sigma2 the encoder produced (training and generation), kept on the
         # device so that tracking them costs no sync; see avarep.health.
         self._largest = {"mu": torch.zeros(self.lead, dtype=self.dtype, device=self.device),
