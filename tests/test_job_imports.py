@@ -1,7 +1,8 @@
-"""An ``author`` job never imports torch (issue 13: torch's import is most of a job's start-up).
+"""An ``author`` job never imports torch, and a Fashion-MNIST run job neither matplotlib nor
+pandas (issue 13: imports are most of a job's start-up).
 
-The rule's entry point runs, as Snakemake runs it, in a fresh interpreter on a tiny synthetic
-data set; the interpreter then reports which of the heavy libraries it had loaded.
+The rule's entry point runs, as Snakemake runs it, in a fresh interpreter on a tiny data set;
+the interpreter then reports which of the heavy libraries it had loaded.
 """
 
 import json
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from avarep import atomic, data
+from conftest import SHARED_DATA
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "workflow" / "scripts" / "train_cells.py"
 
-# Runs train_cells.main in this interpreter, then prints the heavy modules it loaded.
+# Runs a rule's entry point in this interpreter, then prints the heavy modules it loaded.
 PROBE = """
 import json, runpy, sys
 sys.argv = [{script!r}] + {args!r}
@@ -40,16 +42,21 @@ def manifest(tmp_path_factory):
     return path
 
 
+def heavy_modules_loaded(script, args):
+    probe = PROBE.format(script=str(script), scripts=str(script.parent), args=args)
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def heavy_modules_of_a_job(manifest, tmp_path, protocol):
     args = ["--manifest", str(manifest), "--dataset", "tiny", "--protocol", protocol,
             "--model", "AVA5", "--lrs", "0.5", "--seeds", "0",
             "--records", str(tmp_path / "cell.json"), "--strips", str(tmp_path / "cell.png")]
-    probe = PROBE.format(script=str(SCRIPT), scripts=str(SCRIPT.parent), args=args)
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
+    heavy = heavy_modules_loaded(SCRIPT, args)
     assert json.loads((tmp_path / "cell.json").read_text())["protocol"] == protocol
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return heavy
 
 
 def test_an_author_job_does_not_import_torch(manifest, tmp_path):
@@ -59,6 +66,32 @@ def test_an_author_job_does_not_import_torch(manifest, tmp_path):
 def test_the_probe_sees_torch_in_a_paper_job(manifest, tmp_path):
     """The same probe on a paper job: it would notice torch if an author job loaded it."""
     assert "torch" in heavy_modules_of_a_job(manifest, tmp_path, "paper")
+
+
+def test_a_fashion_run_job_imports_neither_plotting_nor_pandas(tmp_path):
+    """39 run jobs each paid 1.3 s for the study's figure and table code they do not use."""
+    import numpy as np
+    import torch
+
+    from avarep import fashion_models as fm
+
+    folder = SHARED_DATA / "fashion-mnist"
+    if not folder.is_dir():
+        pytest.skip(f"data not found: {folder}")
+    features = np.random.default_rng(0).random((40, fm.Classifier.FEATURES))
+    np.savez(tmp_path / "features.npz", val_features=features, test_features=features)
+    torch.save(fm.Classifier().state_dict(), tmp_path / "classifier.pt")
+    atomic.write_json(tmp_path / "manifest.json", {"data_sha256": "d"})
+    budget = {"epochs": 1, "train_images": 40, "batch": 8, "dtype": "float32", "device": "cpu",
+              "samples": 40}
+    args = ["run", "--dir", str(folder), "--model", "real", "--lr", "none", "--seeds", "0",
+            "--budget", json.dumps(budget), "--manifest", str(tmp_path / "manifest.json"),
+            "--classifier", str(tmp_path / "classifier.pt"),
+            "--features", str(tmp_path / "features.npz"),
+            "--record", str(tmp_path / "run.json"), "--samples", str(tmp_path / "run.npy")]
+    heavy = heavy_modules_loaded(SCRIPT.parent / "fashion.py", args)
+    assert json.loads((tmp_path / "run.json").read_text())["model"] == "real"
+    assert "torch" in heavy and "matplotlib" not in heavy and "pandas" not in heavy, heavy
 
 
 def test_parsing_the_workflow_imports_neither_torch_nor_plotting(tmp_path):

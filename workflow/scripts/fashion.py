@@ -22,8 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # workflow/, for `
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from avarep import allocator, atomic, fashion, fashion_figures, fashion_models as fm  # noqa: E402
-from avarep import fashion_results as fr  # noqa: E402
+from avarep import allocator, atomic, fashion, fashion_models as fm  # noqa: E402
 from avarep import fmnist  # noqa: E402
 from avarep.cell import CorruptRecord  # noqa: E402
 
@@ -93,6 +92,10 @@ def cmd_run(args):
 
 
 def cmd_results(args):
+    # Here, not at the top: matplotlib and pandas cost each of the 39 run jobs 1.3 s to import.
+    from avarep import fashion_figures
+    from avarep import fashion_results as fr
+
     records = [fashion.read_run_record(path) for path in args.records]
     long = fr.long_frame(records)
     best = fr.best_lrs(long)
