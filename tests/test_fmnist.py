@@ -49,6 +49,16 @@ def test_load_splits_and_pixel_range():
     np.testing.assert_array_equal(s.val_x[-1], last.astype(np.float32))
 
 
+def test_pixels_scale_to_the_nearest_float32_of_value_over_255():
+    pixels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    # float64 quotients rounded once to float32 (exact: k / 255 is never a float32 tie)
+    expected = (np.arange(256) / 255.0).astype(np.float32).reshape(16, 16)
+    scaled = fmnist._unit_interval(pixels)
+    assert scaled.dtype == np.float32
+    np.testing.assert_array_equal(scaled, expected)
+    assert scaled[0, 0] == 0.0 and scaled[-1, -1] == 1.0
+
+
 def test_idx_parse_of_a_small_hand_made_file(tmp_path):
     body = list(range(2 * 3 * 4))
     sha = write_gz(tmp_path / "x.gz", idx_bytes(2051, (2, 3, 4), body))
