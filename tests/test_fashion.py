@@ -204,3 +204,28 @@ def test_bad_fashion_config_names_the_key(key, value):
     assert validate(config)["fashion_samples"] == config["fashion_samples"]
     with pytest.raises(ConfigError, match=f"config key '{key}'"):
         validate({**config, key: value})
+
+
+def test_two_by_two_max_pool_is_torchs_max_pool_exactly():
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 4, 8, 6, generator=gen)
+    x[0, 0, :2, :2] = 0.0  # ties inside one window
+    x[1, 2] = -torch.rand(8, 6, generator=gen)  # all negative
+    assert torch.equal(fm.max_pool_2x2(x), torch.nn.functional.max_pool2d(x, 2))
+
+
+def test_classifier_features_for_inference_are_its_body_exactly():
+    import torch
+
+    torch.manual_seed(3)
+    net = fm.Classifier().eval()
+    images = np.random.default_rng(4).random((50, 784)).astype(np.float32)
+    images[:5] = 0.0  # blank images: ReLU zeros tie in every pooling window
+    features, labels = net.features_and_labels(images, batch=20)
+    with torch.no_grad():
+        body = net.body(torch.as_tensor(images).view(-1, 1, 28, 28))
+        expected_labels = net.head(body).argmax(1).numpy()
+    np.testing.assert_array_equal(features, body.double().numpy())
+    np.testing.assert_array_equal(labels, expected_labels)

@@ -92,3 +92,33 @@ def test_class_kl_from_uniform():
     assert gm.class_kl(np.zeros(7, int)) == pytest.approx(math.log(10))
     two = gm.class_kl(np.array([0, 1]))  # half and half: log(10 / 2)
     assert two == pytest.approx(math.log(5))
+
+
+def brute_distances(a, b):
+    return np.array([[math.dist(p, q) for q in b] for p in a])
+
+
+def test_distances_and_knn_radii_match_a_brute_force_loop():
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((9, 4)), rng.standard_normal((6, 4)) + 1
+    np.testing.assert_allclose(gm._distances(a, b), brute_distances(a, b), rtol=1e-12, atol=1e-7)
+    # the k-th nearest other point: column k of each sorted row (column 0 is the point itself)
+    expected = np.sort(brute_distances(a, a), axis=1)[:, 3]
+    np.testing.assert_allclose(gm._knn_radii(a, 3), expected, rtol=1e-12, atol=1e-7)
+
+
+def test_prdc_against_a_reference_is_prdc_against_its_features():
+    rng = np.random.default_rng(6)
+    real, fake = rng.standard_normal((40, 3)), rng.standard_normal((30, 3)) + 0.7
+    reference = gm.Reference.of(real, k=3)
+    assert gm.prdc(reference, fake, k=3) == gm.prdc(real, fake, k=3)
+    # the hand-made points above through a reference: its radii are 1, 1, 1, 8
+    ref = gm.Reference.of(np.array([[0.0], [1.0], [2.0], [10.0]]), k=1)
+    assert ref.radii.tolist() == [1.0, 1.0, 1.0, 8.0]
+    assert gm.prdc(ref, np.array([[0.5], [5.0], [30.0]]), k=1)["coverage"] == pytest.approx(3 / 4)
+
+
+def test_a_reference_built_for_another_k_is_refused():
+    reference = gm.Reference.of(np.random.default_rng(7).standard_normal((20, 2)), k=5)
+    with pytest.raises(ValueError, match="k = 5 used with k = 3"):
+        gm.prdc(reference, np.zeros((10, 2)), k=3)

@@ -50,8 +50,15 @@ def reference(features: dict, split: str, n: int):
     return features[f"{split}_features"][:n]
 
 
-def score(trained, splits, clf, features, budget, rng) -> dict:
-    """Every metric of one trained seed, on the validation and on the test split."""
+def references(features: dict, budget: dict) -> dict[str, gm.Reference]:
+    """Each split's real features with their k-NN radii, once for all of a job's seeds."""
+    n = int(budget["samples"])
+    return {split: gm.Reference.of(reference(features, split, n)) for split in SPLITS}
+
+
+def score(trained, splits, clf, refs, budget, rng) -> dict:
+    """Every metric of one trained seed, on the validation and on the test split (``refs``:
+    :func:`references`)."""
     n = int(budget["samples"])
     gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
     samples = np.asarray(trained.sample(n, gen), dtype=np.float64)
@@ -60,12 +67,12 @@ def score(trained, splits, clf, features, budget, rng) -> dict:
     feats, labels = clf.features_and_labels(samples.astype(np.float32))
     out = {}
     for split in SPLITS:
-        real = reference(features, split, n)
+        real = refs[split].features
         images = (splits.val_x if split == "val" else splits.test_x)[:n].astype(np.float64)
         kid_mean, kid_se = gm.kid(real, feats, rng)
         out[split] = {
             "fd": gm.frechet_distance(real, feats), "kid": kid_mean, "kid_se": kid_se,
-            **gm.prdc(real, feats), "class_kl": gm.class_kl(labels),
+            **gm.prdc(refs[split], feats), "class_kl": gm.class_kl(labels),
             # BM pairs generated image i with image i of the split (one channel)
             "bm": balance_metric(samples[:, :, None], images[:, :, None]),
             "recon_mse": reconstruction_mse(trained, images),
@@ -80,7 +87,7 @@ def reconstruction_mse(trained, images) -> float | None:
     return float(np.mean((trained.reconstruct(images.astype(np.float32)) - images) ** 2))
 
 
-def run_seed(model, lr, seed, splits, clf, features, budget):
+def run_seed(model, lr, seed, splits, clf, refs, budget):
     """Train and score one seed. Returns (run dict, 16 samples or None)."""
     rng = rng_for(f"fashion-{model}", 0.0 if lr == NO_LR else float(lr), seed)
     started = time.perf_counter()
@@ -90,7 +97,7 @@ def run_seed(model, lr, seed, splits, clf, features, budget):
         trained = fm.train(model, pool, lr, rng, epochs=int(budget["epochs"]),
                            batch=int(budget["batch"]), dtype=budget["dtype"],
                            device=budget["device"])
-        metrics, samples = score(trained, splits, clf, features, budget, rng)
+        metrics, samples = score(trained, splits, clf, refs, budget, rng)
         health = _finite(trained.health())
         status, reason = classify(health)
     except Diverged as exc:
@@ -114,9 +121,9 @@ def run_job(model, lr, seeds, splits, clf, features, budget, data_sha256, classi
                 "classifier_sha256": classifier_sha256, "model": model, "lr": lr,
                 "seeds": [int(s) for s in seeds], "budget": budget, "code": __version__}
     started = time.perf_counter()
-    runs, sample = [], None
+    runs, sample, refs = [], None, references(features, budget)
     for seed in seeds:
-        run, samples = run_seed(model, lr, seed, splits, clf, features, budget)
+        run, samples = run_seed(model, lr, seed, splits, clf, refs, budget)
         runs.append(run)
         if sample is None and run["status"] == "ok":
             sample = samples

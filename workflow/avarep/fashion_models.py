@@ -309,10 +309,28 @@ class Classifier(nn.Module):
         feats, labels = [], []
         with torch.no_grad():
             for i in range(0, len(images), batch):
-                h = self.body(torch.as_tensor(images[i:i + batch], dtype=torch.float32).view(-1, 1, 28, 28))
+                h = self._body_for_inference(
+                    torch.as_tensor(images[i:i + batch], dtype=torch.float32).view(-1, 1, 28, 28))
                 feats.append(h.double().numpy())
                 labels.append(self.head(h).argmax(1).numpy())
         return np.concatenate(feats), np.concatenate(labels)
+
+    def _body_for_inference(self, x):
+        """``self.body(x)`` with each 2x2 max-pool as two element-wise maxima: the same
+        numbers (a maximum is exact), several times faster than torch's CPU max_pool2d, which
+        took 0.3-0.4 s of the 0.5 s a seed's 2,000 samples spent in the classifier. Training keeps nn.MaxPool2d: its gradient picks one of tied inputs."""
+        for layer in self.body:
+            x = max_pool_2x2(x) if isinstance(layer, nn.MaxPool2d) else layer(x)
+        return x
+
+
+def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """nn.MaxPool2d(2) of (N, C, H, W) with H, W even: the larger of each row pair, then of
+    each column pair."""
+    n, c, h, w = x.shape
+    rows = x.reshape(n, c, h // 2, 2 * w)  # rows 2i and 2i + 1 side by side
+    pairs = torch.maximum(rows[..., :w], rows[..., w:]).reshape(n, c, h // 2, w // 2, 2)
+    return torch.maximum(pairs[..., 0], pairs[..., 1])
 
 
 def train_classifier(x, y, *, seed, epochs, batch=128, lr=1e-3) -> Classifier:
