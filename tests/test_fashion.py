@@ -149,6 +149,23 @@ def test_default_target_does_not_include_the_study_and_fashion_schedules_it(tmp_
     assert counts["fashion_classifier"] == 1
 
 
+def test_the_longest_fashion_jobs_start_first(tmp_path):
+    """GMM-PCA (45 s a job when measured) before the neural models (12-27 s) before the floors
+    that only score (9 s), so that no long job is left running alone at the end."""
+    import re
+
+    done = snakemake("-n", "fashion", "--config", f"fashion_mnist_dir={FASHION}", cwd=tmp_path)
+    rank = {}
+    for job in done.stdout.split("rule fashion_run:\n")[1:]:
+        job = job.split("\n\n")[0].split("[")[0]  # up to the next job
+        priority = re.search(r"^    priority: (\d+)$", job, re.M)  # a dry run omits 0
+        rank[re.search(r"fmodel=([\w-]+),", job)[1]] = int(priority[1]) if priority else 0
+    assert len(rank) == 12
+    neural = set(fm.PAPER_MODELS) | {"VAE-std", "GAN-std"}
+    assert rank["GMM-PCA"] > max(rank[m] for m in neural)
+    assert min(rank[m] for m in neural) > max(rank["real"], rank["mean-image"])
+
+
 def test_missing_fashion_folder_is_a_clear_error(tmp_path):
     done = snakemake("-n", "fashion", "--config", f"fashion_mnist_dir={tmp_path / 'nowhere'}",
                      cwd=tmp_path, check=False)

@@ -1,5 +1,5 @@
 # Beyond the paper: AVA against a standard VAE and GAN on Fashion-MNIST (`snakemake fashion`).
-# Not part of the default target: it needs the data set and about 20 minutes on 2 cores.
+# Not part of the default target: it needs the data set and about 8 minutes on 2 cores.
 # data -> classifier (features) -> one job per (model, learning rate) -> results.
 
 
@@ -75,6 +75,7 @@ rule fashion_run:
         f"{FASHION}/logs/runs/{{fmodel}}_lr{{flr}}.log",
     benchmark:
         f"{FASHION}/benchmarks/runs/{{fmodel}}_lr{{flr}}.tsv"
+    priority: lambda wildcards: _fm.job_priority(wildcards.fmodel)
     conda:
         "../../envs/ava.yaml"
     threads: 1
