@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from . import atomic, fmnist, fashion_models as fm  # noqa: E402
@@ -19,9 +20,11 @@ def colour(model):
     return plt.cm.tab10(fm.ALL_MODELS.index(model) % 10)
 
 
-def _save(fig, path):
+def _save(fig, path, crop=True):
+    """``crop=False`` for a figure already fitted by tight_layout: cropping draws it once more
+    just to measure it."""
     with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight" if crop else None)
     plt.close(fig)
 
 
@@ -44,11 +47,12 @@ def metrics_vs_lr(long, path):
                         capsize=2, label=model, ls="--" if model.endswith("-std") else "-",
                         color=colour(model))
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())  # unlabelled, and a layout pass per tick
         ax.set_title(LABELS[metric])
         ax.set_xlabel("learning rate γ (paper models: SGD; -std: Adam)")
     axes.flat[0].legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, crop=False)
 
 
 def sample_grid(samples: dict, real: np.ndarray, path, per_row=12):
