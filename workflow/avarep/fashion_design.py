@@ -20,8 +20,9 @@ NO_LR = "none"
 
 def job_priority(model: str) -> int:
     """Snakemake's priority of a model's run jobs, longest first so that none is left running
-    alone at the end: GMM-PCA (its PCA and mixture fits: 45 s a job on the 2-core reference
-    machine), then the neural models (12-27 s), then the floors that only score (9 s)."""
+    alone at the end: GMM-PCA (its PCA and mixture fits: 41-53 s a job on the 2-core
+    reference machine), then the neural models (12-27 s), then the floors that only score
+    (6-9 s)."""
     if model == "GMM-PCA":
         return 2
     return 1 if model in NEURAL else 0

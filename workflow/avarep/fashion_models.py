@@ -318,7 +318,8 @@ class Classifier(nn.Module):
     def _body_for_inference(self, x):
         """``self.body(x)`` with each 2x2 max-pool as two element-wise maxima: the same
         numbers (a maximum is exact), several times faster than torch's CPU max_pool2d, which
-        took 0.3-0.4 s of the 0.5 s a seed's 2,000 samples spent in the classifier. Training keeps nn.MaxPool2d: its gradient picks one of tied inputs."""
+        took 0.3-0.4 s of the 0.5 s a seed's 2,000 samples spent in the classifier. Training
+        keeps nn.MaxPool2d: its gradient picks one of tied inputs."""
         for layer in self.body:
             x = max_pool_2x2(x) if isinstance(layer, nn.MaxPool2d) else layer(x)
         return x

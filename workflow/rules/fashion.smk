@@ -1,5 +1,5 @@
 # Beyond the paper: AVA against a standard VAE and GAN on Fashion-MNIST (`snakemake fashion`).
-# Not part of the default target: it needs the data set and about 8 minutes on 2 cores.
+# Not part of the default target: it needs the data set and about 7 minutes on 2 cores.
 # data -> classifier (features) -> one job per (model, learning rate) -> results.
 
 
