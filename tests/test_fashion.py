@@ -247,3 +247,18 @@ def test_classifier_features_for_inference_are_its_body_exactly():
         expected_labels = net.head(body).argmax(1).numpy()
     np.testing.assert_array_equal(features, body.double().numpy())
     np.testing.assert_array_equal(labels, expected_labels)
+
+
+def test_each_split_is_scored_against_its_own_first_rows():
+    from avarep import genmetrics as gm
+
+    rng = np.random.default_rng(8)
+    features = {"val_features": rng.standard_normal((30, 3)),
+                "test_features": rng.standard_normal((30, 3)) + 5}
+    refs = fashion.references(features, {"samples": 20})
+    for split in ("val", "test"):
+        rows = features[f"{split}_features"][:20]
+        np.testing.assert_array_equal(refs[split].features, rows)
+        # the k-th nearest other row (k = 5), by sorting every row's distances
+        expected = np.sort(np.linalg.norm(rows[:, None] - rows[None], axis=-1), axis=1)[:, gm.PRDC_K]
+        np.testing.assert_allclose(refs[split].radii, expected, rtol=1e-12, atol=1e-7)

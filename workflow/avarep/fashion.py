@@ -45,15 +45,11 @@ def lr_values(model: str, budget: dict) -> list:
     return [NO_LR]
 
 
-def reference(features: dict, split: str, n: int):
-    """The first n feature rows of a split (validation for choosing lr, test for scoring)."""
-    return features[f"{split}_features"][:n]
-
-
 def references(features: dict, budget: dict) -> dict[str, gm.Reference]:
-    """Each split's real features with their k-NN radii, once for all of a job's seeds."""
+    """Each split's first n real feature rows (validation for choosing lr, test for scoring)
+    with their k-NN radii, once for all of a job's seeds."""
     n = int(budget["samples"])
-    return {split: gm.Reference.of(reference(features, split, n)) for split in SPLITS}
+    return {split: gm.Reference.of(features[f"{split}_features"][:n]) for split in SPLITS}
 
 
 def score(trained, splits, clf, refs, budget, rng) -> dict:

@@ -68,9 +68,9 @@ def kid(real, fake, rng: np.random.Generator, subsets=KID_SUBSETS, size=KID_SUBS
 
 
 def _distances(a, b):
-    """Euclidean distances (len(a), len(b)) as |a|^2 + |b|^2 - (2a) . b, clipped at 0, in one
-    array: the same operations in the same order as the plain expression, without its four
-    further (len(a), len(b)) temporaries (32 MB each for 2,000 samples)."""
+    """Euclidean distances (len(a), len(b)) as |a|^2 + |b|^2 - (2a) . b, clipped at 0: the
+    same operations in the same order as the plain expression, in two (len(a), len(b)) arrays
+    (the sum and the product) instead of its five (32 MB each for 2,000 samples)."""
     squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :]
     squared -= 2 * a @ b.T
     np.maximum(squared, 0.0, out=squared)
