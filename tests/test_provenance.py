@@ -1,8 +1,10 @@
 """Provenance: the commit, config hash and Snakemake version of cells and runs, never fatal."""
 
 import json
+import os
 import platform
 import subprocess
+import sys
 import tarfile
 
 import pytest
@@ -139,3 +141,41 @@ def test_job_counts_per_rule_and_a_dag_without_the_expected_attributes():
     moved = provenance.finished_record(start, "success", NS())  # Snakemake's internals changed
     assert moved["jobs"]["finished"] is None and "did not say" in moved["jobs"]["finished_reason"]
     assert provenance.dag_targets(NS()) == []
+
+
+def test_a_runs_library_versions_are_the_imported_modules_versions():
+    import numpy
+    import pandas
+    import scipy
+    import torch
+
+    versions = provenance.library_versions()
+    assert versions["python"] == platform.python_version()
+    assert {name: versions[name] for name in provenance.LIBRARIES} == {
+        "numpy": numpy.__version__, "pandas": pandas.__version__,
+        "scipy": scipy.__version__, "torch": torch.__version__}
+
+
+def test_a_module_without_metadata_is_imported_for_its_version_and_a_missing_one_is_none(
+        tmp_path, monkeypatch):
+    (tmp_path / "handmade_lib").mkdir()
+    (tmp_path / "handmade_lib" / "__init__.py").write_text('__version__ = "9.8.7"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert provenance._installed_version("handmade_lib") == "9.8.7"
+    assert provenance._installed_version("no_such_library_anywhere") is None
+
+
+def test_the_run_record_of_onstart_imports_no_heavy_library():
+    """The onstart handler runs before the first job can start: importing torch, scipy and
+    pandas there for their versions cost 1.5 s of every run (issue 13)."""
+    probe = ("import json, sys\n"
+             "from avarep import provenance\n"
+             "provenance.run_record({}, started='2026-01-01T00:00:00+00:00', "
+             "snakemake_version='9', planned_jobs={'all': 1}, targets=['all'])\n"
+             "print(json.dumps(sorted(m for m in ('torch', 'scipy', 'pandas', 'matplotlib') "
+             "if m in sys.modules)))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO / "workflow")},
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

@@ -1,8 +1,9 @@
-"""Whether torch would find a CUDA device here, answered without importing torch.
+"""Whether torch would find a CUDA device here, and which, answered without importing torch.
 
 The workflow checks ``device=cuda`` when it parses the Snakefile, so that a machine without
-a GPU fails before any job. Importing torch for that took 4-5 s on the GPU machine this was
-measured on, every run, before the first job could start. Two cheap facts answer almost
+a GPU fails before any job, and its onstart handler names the GPUs in run.json. Importing
+torch for either took 4-5 s on the GPU machine this was measured on (1.5 s on the 2-core
+one), every run, before the first job could start. Two cheap facts answer almost
 every case: a CPU build of torch says so in its ``version.py``, and the CUDA driver
 (``libcuda``, through ctypes) counts the devices it can see (``CUDA_VISIBLE_DEVICES``
 included). Where neither settles it (a ROCm build, a driver that cannot be loaded), torch
@@ -34,16 +35,56 @@ def torch_build_has_cuda() -> bool | None:
     return cuda.group(1).strip() != "None"
 
 
-def driver_device_count() -> int | None:
-    """Devices the CUDA driver sees, or None where the driver cannot be loaded or started."""
+def _started_driver():
+    """libcuda, loaded and initialised, with its device count; (None, None) where it cannot
+    be loaded or started."""
     try:
         driver = ctypes.CDLL("libcuda.so.1")
     except OSError:
-        return None
+        return None, None
     count = ctypes.c_int(0)
     if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return None, None
+    return driver, count.value
+
+
+def driver_device_count() -> int | None:
+    """Devices the CUDA driver sees, or None where the driver cannot be loaded or started."""
+    return _started_driver()[1]
+
+
+def driver_device_names() -> list[str] | None:
+    """The names of the devices the CUDA driver sees (the names torch reports), or None
+    where the driver cannot be loaded, started or asked."""
+    driver, count = _started_driver()
+    if driver is None:
         return None
-    return count.value
+    names = []
+    for ordinal in range(count):
+        device = ctypes.c_int(0)  # CUdevice is an int
+        name = ctypes.create_string_buffer(256)
+        if (driver.cuDeviceGet(ctypes.byref(device), ordinal) != 0
+                or driver.cuDeviceGetName(name, len(name), device) != 0):
+            return None
+        names.append(name.value.decode(errors="replace"))
+    return names
+
+
+def device_names(ask_torch=None) -> list[str]:
+    """The CUDA devices torch would use, by name, without importing torch where the cheap
+    facts settle it (as :func:`available`); ``ask_torch`` (default: import torch and ask it)
+    otherwise."""
+    build = torch_build_has_cuda()
+    if build is False:
+        return []
+    names = driver_device_names() if build is True else None
+    if names:
+        return names
+    if ask_torch is None:
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return ask_torch()
 
 
 def available(ask_torch=None) -> bool:

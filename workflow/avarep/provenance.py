@@ -22,6 +22,8 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import cuda
+
 #: The checkout this package belongs to (workflow/avarep/provenance.py -> repository root).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: `git archive` writes the commit into this file (export-subst in .gitattributes).
@@ -128,35 +130,48 @@ def _memory_gib() -> float | None:
 
 
 def machine() -> dict:
-    """What a reader needs to compare timings: CPU, cores, memory, OS, GPU if torch sees one."""
+    """What a reader needs to compare timings: CPU, cores, memory, OS, the GPUs torch would use."""
     summary = {"hostname": platform.node(), "os": platform.platform(), "cpu": _cpu_model(),
                "cpu_count": os.cpu_count(), "memory_gib": _memory_gib(), "gpus": []}
-    try:
-        import torch
-
-        summary["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    try:  # without importing torch where avarep.cuda can (1.5-5 s before the first job)
+        summary["gpus"] = cuda.device_names()
     except Exception as exc:  # noqa: BLE001 - a broken CUDA install must not stop a run
         summary["gpus_reason"] = f"torch could not list GPUs ({exc})"
     return summary
 
 
+#: The libraries whose versions a run records, by distribution name.
+LIBRARIES = ("numpy", "pandas", "scipy", "torch")
+
+
 def library_versions() -> dict:
-    import numpy
-    import pandas
-    import scipy
+    """The installed versions of :data:`LIBRARIES` (``None`` if one is absent).
 
-    found = {"python": platform.python_version(), "numpy": numpy.__version__,
-             "pandas": pandas.__version__, "scipy": scipy.__version__}
-    try:
-        import torch
-
-        found["torch"] = torch.__version__
-    except ImportError:
-        found["torch"] = None
+    Read from the installed packages' metadata, not by importing them: this runs in the
+    workflow's onstart handler, before the first job can start, and importing torch, scipy
+    and pandas there cost 1.5 s of every run. A package importable without metadata (a copy
+    put on sys.path by hand) is imported instead.
+    """
+    found = {"python": platform.python_version()}
+    for name in LIBRARIES:
+        found[name] = _installed_version(name)
     from . import __version__
 
     found["avarep"] = __version__
     return found
+
+
+def _installed_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        return __import__(name).__version__
+    except ImportError:
+        return None
 
 
 def now() -> str:
