@@ -7,7 +7,7 @@ import os
 
 from snakemake import __version__ as SNAKEMAKE_VERSION
 
-from avarep import atomic, provenance
+from avarep import atomic, provenance, scheduler_timers
 
 os.environ[provenance.CONFIG_HASH_ENV] = provenance.config_sha256(config)
 os.environ[provenance.SNAKEMAKE_VERSION_ENV] = SNAKEMAKE_VERSION
@@ -34,10 +34,14 @@ onsuccess:
     atomic.write_json(
         RUN_JSON, provenance.finished_record(RUN, "success", workflow.dag)
     )
+    scheduler_timers.cancel_scheduler_timers()  # else the process lingers up to 1 s
 
 
 onerror:
-    atomic.write_json(RUN_JSON, provenance.finished_record(RUN, "failed", workflow.dag))
+    atomic.write_json(
+        RUN_JSON, provenance.finished_record(RUN, "failed", workflow.dag)
+    )
+    scheduler_timers.cancel_scheduler_timers()
 
 
 localrules:
