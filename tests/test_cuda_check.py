@@ -54,7 +54,9 @@ class FakeDriver:
         self.names, self.failing = names, failing
 
     def cuInit(self, flags):
-        return 100 if "cuInit" in self.failing else 0
+        if "cuInit" in self.failing:
+            return 999  # CUDA_ERROR_UNKNOWN
+        return 0 if self.names else 100  # CUDA_ERROR_NO_DEVICE: a driver, no device
 
     def cuDeviceGetCount(self, count):
         count._obj.value = len(self.names)
@@ -85,6 +87,11 @@ def test_the_driver_names_each_device_it_sees(monkeypatch):
     assert cuda.driver_device_names() == ["NVIDIA H200", "NVIDIA A100-SXM4-80GB"]
 
 
+def test_a_driver_without_a_device_sees_none_rather_than_failing(monkeypatch):
+    with_driver(monkeypatch, FakeDriver([]))
+    assert cuda.driver_device_count() == 0 and cuda.driver_device_names() == []
+
+
 @pytest.mark.parametrize("driver", [None, FakeDriver(["x"], failing=("cuInit",)),
                                     FakeDriver(["x"], failing=("cuDeviceGetName",))])
 def test_a_driver_that_cannot_be_loaded_started_or_asked_names_nothing(monkeypatch, driver):
@@ -96,7 +103,7 @@ def test_a_driver_that_cannot_be_loaded_started_or_asked_names_nothing(monkeypat
     ("cuda: Optional[str] = None\nhip: Optional[str] = None\n", ["NVIDIA H200"], [], False),
     ("cuda: Optional[str] = '13.0'\nhip: Optional[str] = None\n", ["NVIDIA H200"], ["NVIDIA H200"], False),
     ("cuda: Optional[str] = '13.0'\nhip: Optional[str] = None\n", None, ["torch's"], True),
-    ("cuda: Optional[str] = '13.0'\nhip: Optional[str] = None\n", [], ["torch's"], True),
+    ("cuda: Optional[str] = '13.0'\nhip: Optional[str] = None\n", [], [], False),
     ("cuda = None\nhip = '6.2.41133'\n", ["NVIDIA H200"], ["torch's"], True),  # ROCm
 ])
 def test_device_names_ask_torch_only_where_the_cheap_facts_do_not_settle_it(

@@ -161,7 +161,9 @@ def test_a_module_without_metadata_is_imported_for_its_version_and_a_missing_one
     (tmp_path / "handmade_lib").mkdir()
     (tmp_path / "handmade_lib" / "__init__.py").write_text('__version__ = "9.8.7"\n')
     monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "unversioned_lib.py").write_text("x = 1\n")
     assert provenance._installed_version("handmade_lib") == "9.8.7"
+    assert provenance._installed_version("unversioned_lib") is None
     assert provenance._installed_version("no_such_library_anywhere") is None
 
 

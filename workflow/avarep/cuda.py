@@ -35,28 +35,35 @@ def torch_build_has_cuda() -> bool | None:
     return cuda.group(1).strip() != "None"
 
 
-def _started_driver():
-    """libcuda, loaded and initialised, with its device count; (None, None) where it cannot
-    be loaded or started."""
+#: cuInit's answer on a machine with a driver but no device (or none visible).
+CUDA_ERROR_NO_DEVICE = 100
+
+
+def _driver_and_count():
+    """libcuda, loaded and initialised, and how many devices it sees; (None, None) where it
+    cannot be loaded or started."""
     try:
         driver = ctypes.CDLL("libcuda.so.1")
     except OSError:
         return None, None
+    status = driver.cuInit(0)
+    if status == CUDA_ERROR_NO_DEVICE:
+        return driver, 0
     count = ctypes.c_int(0)
-    if driver.cuInit(0) != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
+    if status != 0 or driver.cuDeviceGetCount(ctypes.byref(count)) != 0:
         return None, None
     return driver, count.value
 
 
 def driver_device_count() -> int | None:
     """Devices the CUDA driver sees, or None where the driver cannot be loaded or started."""
-    return _started_driver()[1]
+    return _driver_and_count()[1]
 
 
 def driver_device_names() -> list[str] | None:
-    """The names of the devices the CUDA driver sees (the names torch reports), or None
-    where the driver cannot be loaded, started or asked."""
-    driver, count = _started_driver()
+    """The names of the devices the CUDA driver sees (the names torch reports for them), or
+    None where the driver cannot be loaded, started or asked."""
+    driver, count = _driver_and_count()
     if driver is None:
         return None
     names = []
@@ -71,14 +78,15 @@ def driver_device_names() -> list[str] | None:
 
 
 def device_names(ask_torch=None) -> list[str]:
-    """The CUDA devices torch would use, by name, without importing torch where the cheap
-    facts settle it (as :func:`available`); ``ask_torch`` (default: import torch and ask it)
-    otherwise."""
+    """The CUDA devices of this machine, by name, for a CUDA build of torch (none for a CPU
+    build), without importing torch where the cheap facts settle it; ``ask_torch`` (default:
+    import torch and list its devices' names) returns the list otherwise. The driver may list
+    a device that this build of torch cannot use (a driver older than the build)."""
     build = torch_build_has_cuda()
     if build is False:
         return []
     names = driver_device_names() if build is True else None
-    if names:
+    if names is not None:
         return names
     if ask_torch is None:
         import torch
@@ -89,7 +97,7 @@ def device_names(ask_torch=None) -> list[str]:
 
 def available(ask_torch=None) -> bool:
     """Whether torch would find a CUDA device; ``ask_torch`` (default: import torch and ask
-    it) only where the cheap facts do not settle it."""
+    it) returns that bool, asked only where the cheap facts do not settle it."""
     build = torch_build_has_cuda()
     if build is False:
         return False

@@ -136,7 +136,7 @@ def machine() -> dict:
     try:  # without importing torch where avarep.cuda can (1.5-5 s before the first job)
         summary["gpus"] = cuda.device_names()
     except Exception as exc:  # noqa: BLE001 - a broken CUDA install must not stop a run
-        summary["gpus_reason"] = f"torch could not list GPUs ({exc})"
+        summary["gpus_reason"] = f"the GPUs could not be listed ({exc})"
     return summary
 
 
@@ -169,7 +169,7 @@ def _installed_version(name: str) -> str | None:
     except metadata.PackageNotFoundError:
         pass
     try:
-        return __import__(name).__version__
+        return getattr(__import__(name), "__version__", None)
     except ImportError:
         return None
 

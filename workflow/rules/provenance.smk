@@ -31,17 +31,21 @@ onstart:
 
 
 onsuccess:
-    atomic.write_json(
-        RUN_JSON, provenance.finished_record(RUN, "success", workflow.dag)
-    )
-    scheduler_timers.cancel_scheduler_timers()  # else the process lingers up to 1 s
+    try:
+        atomic.write_json(
+            RUN_JSON, provenance.finished_record(RUN, "success", workflow.dag)
+        )
+    finally:
+        scheduler_timers.cancel_scheduler_timers()  # else the process lingers up to 1 s
 
 
 onerror:
-    atomic.write_json(
-        RUN_JSON, provenance.finished_record(RUN, "failed", workflow.dag)
-    )
-    scheduler_timers.cancel_scheduler_timers()
+    try:
+        atomic.write_json(
+            RUN_JSON, provenance.finished_record(RUN, "failed", workflow.dag)
+        )
+    finally:
+        scheduler_timers.cancel_scheduler_timers()
 
 
 localrules:
