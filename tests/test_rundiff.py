@@ -124,6 +124,14 @@ def test_each_run_records_its_provenance_outcome_and_checklist(two_runs):
     assert run_a["status"] == "success" and run_a["jobs"]["finished"]["train_cells"] == 2
     assert run_b["config"]["author_build"] == "2024-06"
     assert run_a["config_sha256"] != run_b["config_sha256"]
+    # the onstart handler's versions and GPUs, read without importing the libraries
+    import numpy
+    import torch
+
+    assert run_a["versions"]["numpy"] == numpy.__version__
+    assert run_a["versions"]["torch"] == torch.__version__
+    assert run_a["machine"]["gpus"] == [torch.cuda.get_device_name(i)
+                                        for i in range(torch.cuda.device_count())]
     record = cell.read_record(b / "author" / "cells" / "GAN" / "lr0.5.json")
     assert record["provenance"]["config_sha256"] == run_b["config_sha256"]
     assert record["provenance"]["commit"] == run_b["commit"]
