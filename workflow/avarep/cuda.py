@@ -2,8 +2,8 @@
 
 The workflow checks ``device=cuda`` when it parses the Snakefile, so that a machine without
 a GPU fails before any job, and its onstart handler names the GPUs in run.json. Importing
-torch for either took 4-5 s on the GPU machine this was measured on (1.5 s on the 2-core
-one), every run, before the first job could start. Two cheap facts answer almost
+torch for that took 4-5 s on the GPU machine this was measured on, every run, before the
+first job could start. Two cheap facts answer almost
 every case: a CPU build of torch says so in its ``version.py``, and the CUDA driver
 (``libcuda``, through ctypes) counts the devices it can see (``CUDA_VISIBLE_DEVICES``
 included). Where neither settles it (a ROCm build, a driver that cannot be loaded), torch
