@@ -81,8 +81,9 @@ def local_rules():
     return names
 
 
-def test_every_job_rule_declares_threads_resources_and_log():
-    """Cluster-ready: a batch system needs cores, memory and time for each job, and a log."""
+def test_every_job_rule_declares_threads_resources_log_and_benchmark():
+    """Cluster-ready: a batch system needs cores, memory and time for each job, and a log;
+    and every job leaves a benchmark file (the run statistics)."""
     found = rules()
     assert "train_cells" in found
     for name, body in found.items():
@@ -90,6 +91,7 @@ def test_every_job_rule_declares_threads_resources_and_log():
             continue  # a target-only rule (all, fidelity, ...) runs nothing
         assert re.search(r"^    threads:", body, re.M), f"rule {name}: no threads"
         assert re.search(r"^    log:", body, re.M), f"rule {name}: no log"
+        assert re.search(r"^    benchmark:", body, re.M), f"rule {name}: no benchmark"
         resources = re.search(r"^    resources:\n((?:        .*\n)*)", body, re.M)
         assert resources, f"rule {name}: no resources"
         for key in ("mem_mb", "runtime"):

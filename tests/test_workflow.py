@@ -1,5 +1,6 @@
 """The pipeline as a user runs it: dry run, lint, config errors, and a tiny end-to-end run."""
 
+import csv
 import json
 import re
 import subprocess
@@ -137,8 +138,9 @@ TINY = ["dataset=synthetic", "models=[AVA1,AVA3,GAN]", "learning_rates=[0.5,0.05
 
 @pytest.mark.slow
 def test_tiny_end_to_end_run_produces_every_output(tmp_path):
-    snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
+    first = snakemake("--cores", "2", "--config", *TINY, cwd=tmp_path)
     base = tmp_path / "results" / "synthetic"
+    assert_every_job_benchmarked_and_summed(first.stdout + first.stderr, base)
     assert (base / "manifest.json").is_file()
     out = base / "author"
     expected = [
@@ -166,6 +168,25 @@ def test_tiny_end_to_end_run_produces_every_output(tmp_path):
     assert "report: using the settings of the last run" in report.stderr
     assert "--config dataset=synthetic 'models=[AVA1,AVA3,GAN]'" in report.stderr
     assert (tmp_path / "report.html").stat().st_size > 100_000
+
+
+def assert_every_job_benchmarked_and_summed(output: str, base):
+    """Each job Snakemake ran left a benchmark file, and the run statistics count every one
+    of them but the summary's own two (benchmarks_summary and report_summary read it)."""
+    ran = {rule: n for rule, n in job_counts(output).items() if rule not in ("all", "total")}
+    files = list(base.rglob("benchmarks/**/*.tsv"))
+    on_disk = {}
+    for path in files:
+        rule = "train_cells" if path.parent.name == "cells" else path.stem
+        on_disk[rule] = on_disk.get(rule, 0) + 1
+    assert on_disk == ran
+    with open(base / "benchmarks_summary.csv", newline="") as table:
+        rows = list(csv.DictReader(table))  # one per (rule, protocol), then "all"
+    by_rule = {}
+    for row in rows[:-1]:
+        by_rule[row["rule"]] = by_rule.get(row["rule"], 0) + int(row["jobs"])
+    assert by_rule == {r: n for r, n in ran.items() if r not in ("benchmarks_summary", "report_summary")}
+    assert rows[-1]["rule"] == "all" and int(rows[-1]["jobs"]) == len(files) - 2
 
 
 def test_report_of_settings_never_run_says_what_to_pass(tmp_path):

@@ -24,7 +24,8 @@ def benchmark_rule(path: str | os.PathLike) -> tuple[str, str]:
     return rule, ("—" if dataset_level else owner)
 
 
-RULE_ORDER = ["prepare_data", TRAINING_RULE, "aggregate", "figures", "check", "compare"]
+RULE_ORDER = ["prepare_data", TRAINING_RULE, "aggregate", "figures", "check", "compare",
+              "outcome", "samples_grid", "report_tables", "report_compare_table", "checklist"]
 
 
 def benchmarks_table(paths: Iterable[str | os.PathLike]) -> pd.DataFrame:

@@ -70,14 +70,16 @@ TABLE_PAGES = {"protocol": PROTOCOL_TABLES, "compare": COMPARE_TABLES, "fidelity
 
 
 def benchmark_files(results: str, protocols: Sequence[str], models: Sequence[str]) -> list[str]:
-    """Every benchmark file the pipeline's rules write (the report's own rules write none)."""
-    files = [f"{results}/benchmarks/prepare_data.tsv"]
+    """The benchmark file of every job of the default run but the summary's own two
+    (benchmarks_summary, which reads these, and report_summary, which reads its table)."""
+    files = [f"{results}/benchmarks/{rule}.tsv" for rule in ("prepare_data", "outcome", "checklist")]
     for protocol in protocols:
         base = f"{results}/{protocol}/benchmarks"
         files += [f"{base}/cells/{m}.tsv" for m in models]
-        files += [f"{base}/aggregate.tsv", f"{base}/figures.tsv", f"{base}/check.tsv"]
+        files += [f"{base}/{rule}.tsv"
+                  for rule in ("aggregate", "figures", "check", "report_tables", "samples_grid")]
     if len(protocols) > 1:
-        files.append(f"{results}/benchmarks/compare.tsv")
+        files += [f"{results}/benchmarks/{rule}.tsv" for rule in ("compare", "report_compare_table")]
     return files
 
 

@@ -156,7 +156,8 @@ def _methodology_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
             f"Compute, from Snakemake's benchmark files: {int(train['jobs'].sum())} training "
             f"jobs took {train['total_s'].sum():.1f} s in total (longest "
             f"{train['max_s'].max():.1f} s); all {int(t['jobs'])} benchmarked jobs "
-            f"{t['total_s']:.1f} s, peak memory {t['max_rss_mb']:.0f} MB.")
+            f"{t['total_s']:.1f} s, peak memory at least {t['max_rss_mb']:.0f} MB (Snakemake samples "
+            "it, every 30 s after a job's first 15 s).")
 
 
 def _results_section(doc: Document, scope: Scope, runs: list[ProtocolRun],

@@ -23,6 +23,8 @@ rule fashion_data:
         manifest=f"{FASHION}/manifest.json",
     log:
         f"{FASHION}/logs/data.log",
+    benchmark:
+        f"{FASHION}/benchmarks/data.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -131,6 +133,8 @@ rule fashion_results:
         ),
     log:
         f"{FASHION}/logs/results.log",
+    benchmark:
+        f"{FASHION}/benchmarks/results.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1

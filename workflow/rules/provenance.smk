@@ -64,6 +64,8 @@ rule outcome:
         f"{RESULTS}/outcome.json",
     log:
         f"{RESULTS}/logs/outcome.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/outcome.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -93,6 +95,8 @@ rule checklist:
         ),
     log:
         f"{RESULTS}/logs/checklist.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/checklist.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1

@@ -76,6 +76,8 @@ rule report_tables:
         ),
     log:
         f"{RESULTS}/{{protocol}}/logs/report_tables.log",
+    benchmark:
+        f"{RESULTS}/{{protocol}}/benchmarks/report_tables.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -100,6 +102,8 @@ rule report_compare_table:
         ),
     log:
         f"{RESULTS}/logs/report_compare_table.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report_compare_table.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -129,6 +133,8 @@ rule samples_grid:
         ),
     log:
         f"{RESULTS}/{{protocol}}/logs/samples_grid.log",
+    benchmark:
+        f"{RESULTS}/{{protocol}}/benchmarks/samples_grid.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -157,6 +163,8 @@ rule benchmarks_summary:
         ),
     log:
         f"{RESULTS}/logs/benchmarks_summary.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/benchmarks_summary.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -180,6 +188,8 @@ rule report_summary:
         ),
     log:
         f"{RESULTS}/logs/report_summary.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/report_summary.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1

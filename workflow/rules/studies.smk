@@ -121,6 +121,8 @@ rule fidelity_table_page:
         ),
     log:
         f"{RESULTS}/logs/fidelity_table_page.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/fidelity_table_page.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -148,6 +150,8 @@ rule readme:
         stability="results/readme/stability.png",
     log:
         "results/readme/readme.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/readme.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -168,6 +172,8 @@ rule readme_fidelity:
         spread="results/readme/fidelity_spread.png",
     log:
         "results/readme/readme_fidelity.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/readme_fidelity.tsv"
     conda:
         "../../envs/ava.yaml"
     threads: 1
