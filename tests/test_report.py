@@ -8,15 +8,19 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from docutils.core import publish_parts
+from packaging.requirements import Requirement
 from PIL import Image
 
 from avarep import benchtable, pages, report, samplegrid
+from conftest import REPO
 from test_workflow import TINY, snakemake
 
 BROWSER_FLAGS = [
@@ -26,6 +30,18 @@ BROWSER_FLAGS = [
 
 
 # ------------------------------------------------------------------------- pieces
+
+
+def test_the_replication_install_can_build_the_report():
+    """The quick start's `pip install -e .` then `snakemake --report`: Snakemake's report
+    needs the packages of its `reports` extra (pygments), which the test install only has
+    because pytest needs pygments too."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    ours = next(r for r in map(Requirement, project["dependencies"]) if r.name == "snakemake")
+    assert "reports" in ours.extras
+    theirs = [r for r in map(Requirement, metadata.requires("snakemake"))
+              if r.marker is not None and r.marker.evaluate({"extra": "reports"})]
+    assert "pygments" in {r.name for r in theirs}  # the extra still names what --report imports
 
 
 def test_document_renders_rst_without_docutils_errors():
