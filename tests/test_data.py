@@ -355,6 +355,7 @@ def test_script_writes_manifest(tmp_path):
     manifest_path = tmp_path / "m.json"
     result = run_script("--dataset", "synthetic", "--root", tmp_path, "--manifest", manifest_path)
     assert result.returncode == 0, result.stderr
+    assert "pinned" not in result.stdout  # generated here: nothing pinned to check against
     manifest = json.loads(manifest_path.read_text())
     assert manifest["count"] == 36
     assert data.load_manifest(manifest_path).combined_sha256 == manifest["sha256"]
@@ -378,6 +379,18 @@ def test_files_that_are_not_png_are_reported(tmp_path):
                         "--manifest", tmp_path / "m.json")
     assert result.returncode == 0, result.stderr
     assert "2 file(s) of" in result.stderr and "not *.png and were not read: 03.jpg, notes.txt" in result.stderr
+    assert "pinned" not in result.stdout  # a user's own frames: nothing to check them against
+
+
+def test_script_says_a_local_copy_of_the_paper_s_frames_was_checked(tmp_path):
+    """The frames from a local folder are held to the same pinned sums as a download, and
+    the data step says so (a user seeing only 'SHA256SUMS was not read' might think not)."""
+    result = run_script("--dataset", "orbit-100x64", "--data-dir", ORBIT, "--root", tmp_path,
+                        "--manifest", tmp_path / "m.json")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith(
+        "every file matches its pinned SHA-256 (workflow/avarep/resources/orbit-100x64.sha256)")
+    assert (REPO / "workflow" / "avarep" / "resources" / "orbit-100x64.sha256").is_file()
 
 
 def test_grayscale_images_are_converted_and_said_so(tmp_path):

@@ -362,8 +362,19 @@ def prepare_and_write(dataset, data_dir, base_url, root, manifest_path, say) -> 
     for note in images.notes:
         say(f"note: {note}", True)
     say(f"{manifest['dataset']}: {images.count} images of {images.width}x{images.height}"
-        f" in {manifest['folder']} (sha256 {manifest['sha256'][:12]})", False)
+        f" in {manifest['folder']} (sha256 {manifest['sha256'][:12]})"
+        + _verified_note(manifest["dataset"]), False)
     return 0
+
+
+def _verified_note(dataset: str) -> str:
+    """What the images were checked against, for the data step's last line: a user who
+    gave a local folder should see that its files are the pinned ones too."""
+    registered = DATASETS.get(dataset)
+    if registered is None or registered.base_url is None:
+        return ""  # a folder of the user's own images, or generated ones: nothing pinned
+    return (f"; every file matches its pinned SHA-256"
+            f" (workflow/avarep/resources/{registered.sums_resource})")
 
 
 def copy_images(source: Path, names, folder: Path) -> dict[str, str]:
