@@ -85,7 +85,7 @@ def test_per_seed_table3_drops_a_seed_unstable_anywhere():
     values[("VAE", 0.3)] = [(0.1, OK), (0.1, UNSTABLE), (0.2, OK)]
     per_seed, reasons = tables.per_seed_table3(long_frame(values))
     assert per_seed.empty
-    assert reasons["VAE"] == "VAE: 1 of 3 seeds ok at every γ (need 2; seeds not ok at γ 0.5, 0.3)"
+    assert reasons["VAE"] == "VAE: 1 of 3 seeds ok at every γ, 2 needed (seeds not ok at γ 0.5, 0.3)"
 
 
 # ------------------------------------------------------------------ claims
@@ -117,6 +117,19 @@ def test_a_comparison_needing_an_unhealthy_model_is_not_assessable():
     assert row["verdict"] == "not assessable"
     assert "AVA5: 0 of 4 seeds ok at every γ" in row["reason"]
     assert math.isnan(row["margin"])
+
+
+def test_a_claim_s_reason_names_each_unhealthy_model_once_and_whole():
+    """The paper protocol's claim 1 needs six models: its reason lists each model's reason
+    once, every parenthesis closed (they were cut apart at a '; ' inside them)."""
+    long = curves({"AVA5": 0.01, "AVA1": 0.0, "GAN": 0.0},
+                  unstable={("AVA5", 1.0), ("AVA1", 1.0)})  # the same γ: the same words
+    claims = pd.concat([mean_claim("AVA5", ">", "AVA1"), mean_claim("AVA5", ">", "GAN"),
+                        mean_claim("AVA1", ">", "GAN")])
+    rows = check.claim_rows(long, claims, published.load_table3())
+    reason = check.claim_verdicts(rows).set_index("claim").at[1, "reason"]
+    assert reason == ("AVA5: 0 of 4 seeds ok at every γ, 2 needed (seeds not ok at γ 1.0); "
+                      "AVA1: 0 of 4 seeds ok at every γ, 2 needed (seeds not ok at γ 1.0)")
 
 
 @pytest.mark.parametrize("verdicts, expected", [

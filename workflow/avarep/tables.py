@@ -215,8 +215,9 @@ def _incomplete_reason(model: str, status: pd.DataFrame, n_complete: int) -> str
     """Why a model has too few complete healthy curves: where its seeds are not ok."""
     bad = [lr for lr in status.columns if not status[lr].eq("ok").all()]
     where = ", ".join(lr_label(lr) for lr in bad[:6]) + (" …" if len(bad) > 6 else "")
-    return (f"{model}: {n_complete} of {len(status)} seeds ok at every γ "
-            f"(need {MIN_OK_SEEDS}; seeds not ok at γ {where})")
+    # No "; " inside: a claim's reason is its comparisons' reasons joined by "; "
+    return (f"{model}: {n_complete} of {len(status)} seeds ok at every γ, {MIN_OK_SEEDS} "
+            f"needed (seeds not ok at γ {where})")
 
 
 def healthy_learning_rates(long: pd.DataFrame) -> list[float]:
