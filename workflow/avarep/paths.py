@@ -85,7 +85,7 @@ def benchmark_files(results: str, protocols: Sequence[str], models: Sequence[str
 
 SUMMARY_INPUTS = {"bm": "bm.csv", "figure5": "figure5.png", "cells": "check/cells.csv",
                   "table3": "check/table3.csv", "claims": "check/claims.csv",
-                  "verdicts": "check/verdicts.csv"}
+                  "verdicts": "check/verdicts.csv", "sensitivity": "check/sensitivity.csv"}
 
 
 def summary_inputs(results: str, protocols: Sequence[str]) -> dict[str, str]:

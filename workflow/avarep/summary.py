@@ -21,7 +21,7 @@ from .tables import ordered_models
 
 @dataclass
 class ProtocolRun:
-    """One protocol's outputs: bm.csv and the check's four CSVs."""
+    """One protocol's outputs: bm.csv and the check's CSVs."""
 
     name: str
     bm: pd.DataFrame
@@ -30,6 +30,13 @@ class ProtocolRun:
     table3: pd.DataFrame
     claims: pd.DataFrame
     verdicts: pd.DataFrame
+    # check/sensitivity.csv: the claims on the γ where every seed is ok (no rows: all are)
+    sensitivity: pd.DataFrame | None = None
+
+    def healthy_verdicts(self) -> pd.DataFrame | None:
+        """The sensitivity verdicts, or None when the check wrote none."""
+        s = self.sensitivity
+        return s if s is not None and len(s) else None
 
     @property
     def judged(self) -> pd.DataFrame:
@@ -60,11 +67,9 @@ class ProtocolRun:
     def verdict_counts(self) -> dict[str, int]:
         return self.verdicts["verdict"].value_counts().to_dict()
 
-    def comparisons(self) -> tuple[int, int, int, int]:
-        """Atomic comparisons behind claims 1-5: total, holds, fails, not resolved."""
-        v = self.claims["verdict"]
-        return len(v), int((v == "holds").sum()), int((v == "fails").sum()), \
-            int((v == "not resolved").sum())
+    def comparisons(self) -> dict[str, int]:
+        """Atomic comparisons behind claims 1-5: how many of each verdict."""
+        return self.claims["verdict"].value_counts().to_dict()
 
     def outside(self) -> pd.DataFrame:
         judged = self.judged
@@ -173,13 +178,31 @@ def _results_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
         if r.figure5:
             doc.image(r.figure5, f"Figure 5 recomputed under protocol ``{r.name}``: bars are this "
                       "run's Table 3, black diamonds the published values.")
+    for r in runs:
+        healthy = r.healthy_verdicts()
+        if healthy is not None:
+            verdicts = verdicts.merge(healthy[["claim", "verdict"]].rename(
+                columns={"verdict": f"{r.name}, healthy γ only"}), on="claim")
     doc.para("Verdict per claim (``holds`` / ``fails`` only when the seeds' spread resolves the "
              "difference; ``not evaluated`` when a model or γ the claim needs was not run):")
     doc.table(verdicts)
     for r in runs:
+        if r.healthy_verdicts() is not None:
+            doc.para(_healthy_sentence(r))
+    for r in runs:
         doc.para(_deviations_sentence(r))
     if compare is not None:
         _compare_paragraphs(doc, runs, compare)
+
+
+def _healthy_sentence(r: ProtocolRun) -> str:
+    """What the 'healthy γ only' column is, and why the claims are judged twice."""
+    lrs = str(r.healthy_verdicts()["learning_rates"].iloc[0]).split()
+    return (f"``{r.name}``, healthy γ only: Table 3 and the claims recomputed over the "
+            f"{len(lrs)} learning rates at which every seed of every model is ok "
+            f"(γ = {_join(lrs)}), by the same rule. The published claims are about the whole "
+            "sweep, so this column says what the healthy part of the sweep supports, not "
+            "whether the published numbers hold.")
 
 
 def _result_row(r: ProtocolRun, n_claims: int) -> dict:
@@ -210,13 +233,16 @@ def _deviations_sentence(r: ProtocolRun) -> str:
 
 def _compare_paragraphs(doc: Document, runs: list[ProtocolRun], compare: pd.DataFrame) -> None:
     for r in runs:
-        doc.para(f"Claims under ``{r.name}``: " + _verdict_groups(r.verdicts) + ".")
+        healthy = r.healthy_verdicts()
+        doc.para(f"Claims under ``{r.name}``: " + _verdict_groups(r.verdicts)
+                 + ("" if healthy is None else
+                    "; on the healthy γ only: " + _verdict_groups(healthy)) + ".")
     deltas = [c for c in compare.columns if c.endswith("_abs_delta")]
     if deltas:
         per_model = compare.groupby("model", sort=False)[deltas].mean()
         per_model = per_model.loc[ordered_models(per_model.index)]
-        shown = pd.DataFrame({"model": per_model.index, **{
-            c.removesuffix("_abs_delta"): per_model[c].to_numpy() for c in deltas}})
+        shown = pd.DataFrame({"model": per_model.index, **{  # one format down each column
+            c.removesuffix("_abs_delta"): [f"{v:.4f}" for v in per_model[c]] for c in deltas}})
         doc.para("Mean |Δ| to the published Tables 1–2 per model and protocol:")
         doc.table(shown)
 
@@ -232,8 +258,9 @@ def _easy_and_difficult_sections(doc: Document, scope: Scope, runs: list[Protoco
                 "semantics: they follow mechanically from bm.csv.")
     if benchmarks is not None and len(benchmarks) and (benchmarks["rule"] == "all").any():
         t = benchmarks[benchmarks["rule"] == "all"].iloc[0]
-        easy.append(f"Compute: the whole run is {int(t['jobs'])} small jobs, "
-                    f"{t['total_s']:.1f} s of job time on a CPU.")
+        easy.append(f"Compute: {int(t['jobs'])} small jobs (every job of the run but the two "
+                    f"that write this page and its compute table), {t['total_s']:.1f} s of "
+                    "job time.")
     doc.heading("What was easy")
     doc.bullets(easy)
     doc.heading("What was difficult")
@@ -257,21 +284,30 @@ def _matching_sentence(r: ProtocolRun) -> tuple[str, bool]:
 
 def _difficulties(r: ProtocolRun, n_seeds: int) -> list[str]:
     found = []
-    total, holds, fails, unresolved = r.comparisons()
-    if total:
-        unresolved_rows = r.claims[r.claims["verdict"] == "not resolved"]
-        largest = unresolved_rows["published_diff"].abs().max() if unresolved else None
+    counts = r.comparisons()
+    if counts:
+        unresolved = r.claims[r.claims["verdict"] == "not resolved"]
+        largest = unresolved["published_diff"].abs().max() if len(unresolved) else None
         found.append(
-            f"``{r.name}``: of the {total} pairwise comparisons behind claims 1–5, {holds} "
-            f"hold, {fails} fail and {unresolved} are not resolved by the spread of "
-            f"{n_seeds} seeds"
-            + (f" — the published differences behind those are at most {largest:.4f}, "
-               "the size of the run-to-run noise." if largest is not None else "."))
+            f"``{r.name}``: of the {sum(counts.values())} pairwise comparisons behind claims "
+            f"1–5, " + _join(f"{counts[v]} {COMPARISON_WORDS[v].format(n_seeds=n_seeds)}"
+                             for v in COMPARISON_WORDS if counts.get(v))
+            + (f" — the published differences behind those not resolved are at most "
+               f"{largest:.4f}, the size of the run-to-run noise." if largest is not None else "."))
     if r.unhealthy():
         found.append(f"``{r.name}``: seed runs {r.health()} ({RULE_NAME}); only ok seeds "
                      "enter the means, tables and verdicts, and the others are marked in the "
                      "figures and the stability map.")
     return found
+
+
+#: A comparison's verdict as the "What was difficult" sentence counts it, in this order.
+COMPARISON_WORDS = {
+    "holds": "hold", "fails": "fail",
+    "not resolved": "are not resolved by the spread of {n_seeds} seeds",
+    "not assessable": "are not assessable (fewer than 2 seeds of a model ok at every γ)",
+    "not evaluated": "are not evaluated (a model or γ they need was not run)",
+}
 
 
 def _verdict_groups(verdicts: pd.DataFrame) -> str:

@@ -1,6 +1,7 @@
 """`script:` of rule report_summary: the reproducibility summary (the report's front page)
 as reStructuredText, Markdown and HTML, from each protocol's outputs (named inputs
-``<protocol>_bm``, ``_cells``, ``_table3``, ``_claims``, ``_verdicts``, ``_figure5``)."""
+``<protocol>_bm``, ``_cells``, ``_table3``, ``_claims``, ``_verdicts``, ``_sensitivity``,
+``_figure5``)."""
 
 import contextlib
 import json
@@ -18,7 +19,7 @@ def protocol_run(sm, name: str) -> summary.ProtocolRun:
     return summary.ProtocolRun(
         name=name, bm=read_bm(sm.input[f"{name}_bm"]), figure5=sm.input[f"{name}_figure5"],
         cells=read("cells"), table3=read("table3"), claims=read("claims"),
-        verdicts=read("verdicts"))
+        verdicts=read("verdicts"), sensitivity=read("sensitivity"))
 
 
 def write_summary(sm) -> None:
