@@ -255,3 +255,34 @@ def test_costliest_models_train_first(tmp_path):
     assert {(protocol, model): int(p) for protocol, model, p in found} == {
         (protocol, model): cost * {"author": 1, "paper": 5}[protocol]
         for protocol in ("author", "paper") for model, cost in expected.items()}
+
+
+def job_priorities(output: str) -> dict[tuple[str, str], int]:
+    """{(rule, wildcards): priority} of every job a dry run lists (0 where none is shown)."""
+    found = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", output):
+        rule = re.match(r"(?:local)?rule (\w+):", block)
+        if rule:
+            priority = re.search(r"^    priority: (\d+)", block, re.M)
+            wildcards = re.search(r"^    wildcards: (.*)", block, re.M)
+            found[rule[1], wildcards[1] if wildcards else ""] = int(priority[1]) if priority else 0
+    return found
+
+
+def test_jobs_after_training_go_first_and_the_chain_before_the_leaves(tmp_path):
+    """A protocol's aggregation, check, figures and report pages run while the other
+    protocol's cells still train (above every training job), and at the end the jobs that
+    others wait for go before the report's leaves, which nothing but the run statistics
+    waits for."""
+    jobs = job_priorities(snakemake("-n", "--config", "dataset=synthetic", cwd=tmp_path).stdout)
+    of = lambda rule: {p for (r, _), p in jobs.items() if r == rule}  # noqa: E731
+    training = of("train_cells")
+    assert len(training) > 1
+    after = [rule for rule, _ in jobs if rule not in ("prepare_data", "train_cells", "all")]
+    assert set(after) >= {"aggregate", "check", "figures", "compare", "samples_grid",
+                          "checklist", "report_summary"}
+    assert all(min(of(rule)) > max(training) for rule in after)
+    one = lambda rule: of(rule).pop() if len(of(rule)) == 1 else of(rule)  # noqa: E731
+    assert one("aggregate") > one("check") == one("figures") > one("compare") > one("samples_grid")
+    assert one("samples_grid") == one("checklist") == one("report_summary")
+

@@ -24,6 +24,7 @@ rule aggregate:
         f"{RESULTS}/{{protocol}}/logs/aggregate.log",
     benchmark:
         f"{RESULTS}/{{protocol}}/benchmarks/aggregate.tsv"
+    priority: AFTER_TRAINING + 3
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -70,6 +71,7 @@ rule figures:
         f"{RESULTS}/{{protocol}}/logs/figures.log",
     benchmark:
         f"{RESULTS}/{{protocol}}/benchmarks/figures.tsv"
+    priority: AFTER_TRAINING + 2
     conda:
         "../../envs/ava.yaml"
     threads: 1

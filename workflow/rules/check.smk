@@ -25,6 +25,7 @@ rule check:
         f"{RESULTS}/{{protocol}}/logs/check.log",
     benchmark:
         f"{RESULTS}/{{protocol}}/benchmarks/check.tsv"
+    priority: AFTER_TRAINING + 2
     conda:
         "../../envs/ava.yaml"
     threads: 1

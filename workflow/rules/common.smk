@@ -199,6 +199,15 @@ def training_priority(wildcards):
     return cost * sum(paper_products_per_step(wildcards.model).values())
 
 
+#: Above every training job's priority (at most 45, a `paper` AVA5 job): a protocol's jobs
+#: after training run as soon as they are ready, while the other protocol's cells still
+#: train, instead of all at the end. Among them (``AFTER_TRAINING + steps``), those with
+#: more jobs waiting behind them go first: aggregate, then check and figures, then compare,
+#: and the report's leaves (sample grids, checklist) last, in the gaps. Before, the 22 CPU-s
+#: of these jobs ran after the last cell, the leaves first, which delayed the chain.
+AFTER_TRAINING = 1000
+
+
 def cell_device(protocol):
     """The configured device, or the CPU for a CPU-only protocol (its registry entry)."""
     return protocols.device_for(run_protocol(protocol), config["device"])

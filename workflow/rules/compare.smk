@@ -29,6 +29,7 @@ rule compare:
         f"{RESULTS}/logs/compare.log",
     benchmark:
         f"{RESULTS}/benchmarks/compare.tsv"
+    priority: AFTER_TRAINING + 1
     conda:
         "../../envs/ava.yaml"
     threads: 1

@@ -66,6 +66,7 @@ rule outcome:
         f"{RESULTS}/logs/outcome.log",
     benchmark:
         f"{RESULTS}/benchmarks/outcome.tsv"
+    priority: AFTER_TRAINING + 1
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -97,6 +98,7 @@ rule checklist:
         f"{RESULTS}/logs/checklist.log",
     benchmark:
         f"{RESULTS}/benchmarks/checklist.tsv"
+    priority: AFTER_TRAINING
     conda:
         "../../envs/ava.yaml"
     threads: 1

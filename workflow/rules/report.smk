@@ -78,6 +78,7 @@ rule report_tables:
         f"{RESULTS}/{{protocol}}/logs/report_tables.log",
     benchmark:
         f"{RESULTS}/{{protocol}}/benchmarks/report_tables.tsv"
+    priority: AFTER_TRAINING + 1
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -104,6 +105,7 @@ rule report_compare_table:
         f"{RESULTS}/logs/report_compare_table.log",
     benchmark:
         f"{RESULTS}/benchmarks/report_compare_table.tsv"
+    priority: AFTER_TRAINING
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -135,6 +137,7 @@ rule samples_grid:
         f"{RESULTS}/{{protocol}}/logs/samples_grid.log",
     benchmark:
         f"{RESULTS}/{{protocol}}/benchmarks/samples_grid.tsv"
+    priority: AFTER_TRAINING
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -165,6 +168,7 @@ rule benchmarks_summary:
         f"{RESULTS}/logs/benchmarks_summary.log",
     benchmark:
         f"{RESULTS}/benchmarks/benchmarks_summary.tsv"
+    priority: AFTER_TRAINING
     conda:
         "../../envs/ava.yaml"
     threads: 1
@@ -190,6 +194,7 @@ rule report_summary:
         f"{RESULTS}/logs/report_summary.log",
     benchmark:
         f"{RESULTS}/benchmarks/report_summary.tsv"
+    priority: AFTER_TRAINING
     conda:
         "../../envs/ava.yaml"
     threads: 1
