@@ -50,6 +50,18 @@ def test_no_healthy_column_when_every_gamma_is_healthy():
     assert "| claim | published numbers | author |" in page
 
 
+def test_unhealthy_seeds_without_healthy_verdicts_are_said_to_leave_too_few_gamma():
+    """The check writes a header-only sensitivity.csv also when fewer than 2 γ are healthy;
+    then the page says so instead of silently showing no column."""
+    run = protocol_run("paper", ["not assessable"], sensitivity=healthy("fails").iloc[0:0])
+    run.bm.loc[0, "status"] = "unstable"
+    page = front_page(run)
+    assert "healthy γ only |" not in page
+    assert ("`paper`: the claims cannot be judged on the healthy γ only either: fewer than 2 "
+            "learning rates have every seed of every model ok.") in page
+    assert "cannot be judged" not in front_page(protocol_run("paper", ["holds"]))
+
+
 def test_comparisons_none_of_which_could_be_judged_are_counted_as_such():
     page = front_page(protocol_run("paper", ["not assessable"] * 3))
     assert ("`paper`: of the 3 pairwise comparisons behind claims 1–5, 3 are not assessable "

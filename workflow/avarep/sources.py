@@ -38,7 +38,7 @@ FRONT_PAGE = (
     ("Results", "Table 3 inside", "``{p}/check/table3.csv``, count of ``inside`` = True among judged rows"),
     ("Results", "seeds not ok", "``{p}/bm.csv`` column ``status`` (each row from the record " + RECORD + ")"),
     ("Results", "claims holding, verdict per claim", "``{p}/check/verdicts.csv`` columns ``verdict``, ``published_verdict``"),
-    ("Results", "verdicts on the healthy γ only", "``{p}/check/sensitivity.csv`` column ``verdict``; the γ in column ``learning_rates`` (no rows: every γ is healthy)"),
+    ("Results", "verdicts on the healthy γ only", "``{p}/check/sensitivity.csv`` column ``verdict``; the γ in column ``learning_rates`` (no rows: every γ is healthy, or fewer than 2 are)"),
     ("Results", "largest deviations", "``{p}/check/cells.csv`` rows with ``inside`` = False, by ``abs_delta``"),
     ("Results", "mean |Δ| per model and protocol", "``compare/compare.csv``, mean of ``<protocol>_abs_delta`` per ``model``"),
     ("What was difficult", "comparisons holding / failing / not resolved", "``{p}/check/claims.csv`` column ``verdict``"),

@@ -30,7 +30,8 @@ class ProtocolRun:
     table3: pd.DataFrame
     claims: pd.DataFrame
     verdicts: pd.DataFrame
-    # check/sensitivity.csv: the claims on the γ where every seed is ok (no rows: all are)
+    # check/sensitivity.csv: the claims on the γ where every seed is ok (no rows: every γ
+    # is such a γ, or fewer than 2 are)
     sensitivity: pd.DataFrame | None = None
 
     def healthy_verdicts(self) -> pd.DataFrame | None:
@@ -189,6 +190,9 @@ def _results_section(doc: Document, scope: Scope, runs: list[ProtocolRun],
     for r in runs:
         if r.healthy_verdicts() is not None:
             doc.para(_healthy_sentence(r))
+        elif r.unhealthy():  # some γ is not healthy, so fewer than 2 are: nothing to judge
+            doc.para(f"``{r.name}``: the claims cannot be judged on the healthy γ only "
+                     "either: fewer than 2 learning rates have every seed of every model ok.")
     for r in runs:
         doc.para(_deviations_sentence(r))
     if compare is not None:
@@ -258,9 +262,9 @@ def _easy_and_difficult_sections(doc: Document, scope: Scope, runs: list[Protoco
                 "semantics: they follow mechanically from bm.csv.")
     if benchmarks is not None and len(benchmarks) and (benchmarks["rule"] == "all").any():
         t = benchmarks[benchmarks["rule"] == "all"].iloc[0]
-        easy.append(f"Compute: {int(t['jobs'])} small jobs (every job of the run but the two "
-                    f"that write this page and its compute table), {t['total_s']:.1f} s of "
-                    "job time.")
+        easy.append(f"Compute: {int(t['jobs'])} small jobs (every job of the main run but the "
+                    f"two that write this page and its compute table), {t['total_s']:.1f} s "
+                    "of job time.")
     doc.heading("What was easy")
     doc.bullets(easy)
     doc.heading("What was difficult")

@@ -201,10 +201,11 @@ def training_priority(wildcards):
 
 #: Above every training job's priority (at most 45, a `paper` AVA5 job): a protocol's jobs
 #: after training run as soon as they are ready, while the other protocol's cells still
-#: train, instead of all at the end. Among them (``AFTER_TRAINING + steps``), those with
-#: more jobs waiting behind them go first: aggregate, then check and figures, then compare,
-#: and the report's leaves (sample grids, checklist) last, in the gaps. Before, the 22 CPU-s
-#: of these jobs ran after the last cell, the leaves first, which delayed the chain.
+#: train, instead of all at the end. Among them (``AFTER_TRAINING + steps``): aggregate
+#: first (everything waits for it), then check (three jobs wait for it) and figures (the
+#: longest, 3-4 s), then compare and the tables' pages, and the report's leaves (sample grids,
+#: checklist) last, in the gaps. Before, the 22 CPU-s of these jobs ran after the last cell,
+#: often the leaves first.
 AFTER_TRAINING = 1000
 
 
