@@ -319,8 +319,8 @@ def prepare(dataset: str | None, data_dir=None, base_url: str | None = None, roo
             )
         dataset = source.name
         folder = (Path(root) / dataset / "images").resolve()
-        registered = DATASETS.get(dataset)
-        expected = registered.pinned_sums() if registered and registered.base_url else None
+        pinned = _pinned_download(dataset)
+        expected = pinned.pinned_sums() if pinned else None
         local = load_folder(source)
         if expected is not None:
             check_sums(local, expected, f"dataset {dataset} in {source}")
@@ -367,14 +367,21 @@ def prepare_and_write(dataset, data_dir, base_url, root, manifest_path, say) -> 
     return 0
 
 
+def _pinned_download(dataset: str):
+    """The registered download of that name, whose files have pinned sums (a local copy is
+    held to them too), or None: the user's own images, or generated ones."""
+    registered = DATASETS.get(dataset)
+    return registered if registered is not None and registered.base_url is not None else None
+
+
 def _verified_note(dataset: str) -> str:
     """What the images were checked against, for the data step's last line: a user who
     gave a local folder should see that its files are the pinned ones too."""
-    registered = DATASETS.get(dataset)
-    if registered is None or registered.base_url is None:
-        return ""  # a folder of the user's own images, or generated ones: nothing pinned
+    pinned = _pinned_download(dataset)
+    if pinned is None:
+        return ""
     return (f"; every file matches its pinned SHA-256"
-            f" (workflow/avarep/resources/{registered.sums_resource})")
+            f" (workflow/avarep/resources/{pinned.sums_resource})")
 
 
 def copy_images(source: Path, names, folder: Path) -> dict[str, str]:

@@ -20,6 +20,7 @@ import platform
 import re
 import subprocess
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 from . import cuda
@@ -162,8 +163,6 @@ def library_versions() -> dict:
 
 
 def _installed_version(name: str) -> str | None:
-    from importlib import metadata
-
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
